@@ -1,0 +1,97 @@
+package dev.resnext.cli;
+
+import dev.resnext.ResNeXtException;
+import dev.resnext.backend.BackendUnavailableException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.PrintWriter;
+
+/**
+ * Entry point of {@code scripts/resnext}: one sub-command per job.
+ * User mistakes end with one "error:" line on stderr and exit code 2 (bad option) or 1 (bad input);
+ * stack traces are shown only for internal errors, or with RESNEXT_DEBUG=1.
+ */
+@Command(name = "resnext", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        description = "Build, train, save, reuse and fine-tune ResNeXt image classifiers (DL4J).",
+        subcommands = {InfoCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    private static final Logger log = LoggerFactory.getLogger(Main.class);
+
+    /** Exit code for a bad file, model or data (the command ran and refused). */
+    public static final int EXIT_INPUT = 1;
+    /** Exit code for a bad command line. */
+    public static final int EXIT_USAGE = 2;
+    /** Exit code for an unexpected internal error. */
+    public static final int EXIT_INTERNAL = 3;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: resnext --help)");
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs a command line and returns the exit code (used by tests). */
+    public static int execute(String... args) {
+        CommandLine cli = commandLine();
+        return cli.execute(args);
+    }
+
+    /** The configured picocli command line. */
+    public static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setCaseInsensitiveEnumValuesAllowed(true);
+        cli.setParameterExceptionHandler((ex, args) -> {
+            PrintWriter err = ex.getCommandLine().getErr();
+            err.println("error: " + ex.getMessage());
+            if (!CommandLine.UnmatchedArgumentException.printSuggestions(ex, err)) {
+                err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
+            }
+            return EXIT_USAGE;
+        });
+        cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            PrintWriter err = commandLine.getErr();
+            boolean debug = "1".equals(System.getenv("RESNEXT_DEBUG"));
+            if (isUserError(ex)) {
+                err.println("error: " + ex.getMessage());
+                if (debug) ex.printStackTrace(err);
+                return ex instanceof IllegalArgumentException ? EXIT_USAGE : EXIT_INPUT;
+            }
+            if (causedByOutOfMemory(ex)) {
+                err.println("error: out of memory; lower --batch (or the input size), or raise RESNEXT_HEAP/"
+                        + "RESNEXT_OFFHEAP");
+                return EXIT_INPUT;
+            }
+            err.println("error: internal error: " + ex);
+            log.debug("internal error", ex);
+            ex.printStackTrace(err);
+            return EXIT_INTERNAL;
+        });
+        return cli;
+    }
+
+    private static boolean isUserError(Throwable ex) {
+        return ex instanceof ResNeXtException || ex instanceof IllegalArgumentException
+                || ex instanceof BackendUnavailableException;
+    }
+
+    private static boolean causedByOutOfMemory(Throwable ex) {
+        for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t instanceof OutOfMemoryError) return true;
+            String m = String.valueOf(t.getMessage());
+            if (m.contains("Cannot allocate") || m.contains("Physical memory usage is too high")
+                    || m.contains("out of memory")) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

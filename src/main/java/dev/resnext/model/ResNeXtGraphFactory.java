@@ -1,0 +1,233 @@
+package dev.resnext.model;
+
+import org.deeplearning4j.nn.conf.CacheMode;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.WorkspaceMode;
+import org.deeplearning4j.nn.conf.distribution.NormalDistribution;
+import org.deeplearning4j.nn.conf.distribution.UniformDistribution;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LossLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.weights.WeightInitDistribution;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.config.Nesterovs;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+
+import static dev.resnext.model.VertexNames.*;
+
+/**
+ * Builds the DL4J {@link ComputationGraphConfiguration} of a ResNeXt from a {@link ResNeXtConfig}.
+ *
+ * <p>Topology is torchvision's ("ResNet v1.5", Xie et al. 2017 form (b) realised as (c)-equivalent
+ * groups): 1x1 reduce, BN, ReLU; the reduced activations cut into {@code cardinality} channel
+ * slices by one {@link ChannelSplitVertex} each; one 3x3 convolution per slice (stride on the
+ * 3x3); the branches concatenated back by a {@link MergeVertex}; BN, ReLU, 1x1 expand, BN; a
+ * 1x1 strided convolution plus BN as the shortcut where the shape changes; sum and ReLU.
+ * Convolutions have no bias, BN uses eps 1e-5 and momentum 0.1 (DL4J decay 0.9) and stores the
+ * variance (not log-std), and every padding is explicit with {@link ConvolutionMode#Truncate}
+ * so that it equals PyTorch's symmetric padding. Initialisation follows torchvision:
+ * Kaiming-normal (fan-out, ReLU) for convolutions, BN weight 1 and bias 0, U(+-1/sqrt(fan_in))
+ * for the classifier's weights.
+ *
+ * <p>{@link #graphBuilder(ResNeXtConfig)} is public so that callers can extend the graph before
+ * building it. Every block helper takes its input vertex name and returns its output vertex name.
+ */
+public final class ResNeXtGraphFactory {
+
+    private ResNeXtGraphFactory() {
+    }
+
+    /** Builds and initialises a new network with fresh weights. */
+    public static ComputationGraph init(ResNeXtConfig config) {
+        ComputationGraph graph = new ComputationGraph(build(config));
+        graph.init();
+        return graph;
+    }
+
+    /** The validated graph configuration. */
+    public static ComputationGraphConfiguration build(ResNeXtConfig config) {
+        return graphBuilder(config).build();
+    }
+
+    /** The graph builder with every vertex added, input types set and outputs declared. */
+    public static GraphBuilder graphBuilder(ResNeXtConfig config) {
+        NeuralNetConfiguration.Builder base = new NeuralNetConfiguration.Builder()
+                .seed(config.getSeed())
+                .dataType(dataType(config.getDataType()))
+                .updater(updater(config))
+                .convolutionMode(ConvolutionMode.Truncate)
+                .trainingWorkspaceMode(WorkspaceMode.ENABLED)
+                .inferenceWorkspaceMode(WorkspaceMode.ENABLED)
+                .cacheMode(CacheMode.NONE);
+        if (config.getWeightDecay() > 0) {
+            if (config.getOptimizer() == OptimizerKind.ADAM) {
+                base.l2(config.getWeightDecay());
+            } else {
+                // DL4J's weight decay is decoupled (AdamW); for SGD it equals L2 times the learning rate
+                base.weightDecay(config.getWeightDecay(), true);
+            }
+        }
+        GraphBuilder g = base.graphBuilder()
+                .addInputs(INPUT)
+                .setInputTypes(InputType.convolutional(config.getInputHeight(), config.getInputWidth(),
+                        config.getInputChannels()));
+
+        String x = addStem(g, config, INPUT);
+        int inChannels = config.getStemWidth();
+        for (int s = 0; s < config.numStages(); s++) {
+            for (int b = 0; b < config.getStageDepths()[s]; b++) {
+                int stride = b == 0 ? config.stageStride(s) : 1;
+                x = addBottleneck(g, config, s + 1, b, x, inChannels, stride);
+                inChannels = config.stageOutChannels(s);
+            }
+        }
+        addHead(g, config, x, inChannels);
+        g.setOutputs(HEAD_LOSS);
+        return g;
+    }
+
+    /** Adds the stem after {@code input}; returns its output vertex name. */
+    public static String addStem(GraphBuilder g, ResNeXtConfig c, String input) {
+        int width = c.getStemWidth();
+        if (c.getStem() == StemKind.IMAGENET) {
+            g.addLayer(STEM_CONV, conv(7, 2, 3, width, width * 49), input);
+        } else {
+            g.addLayer(STEM_CONV, conv(3, 1, 1, width, width * 9), input);
+        }
+        g.addLayer(STEM_BN, bn(c, width), STEM_CONV);
+        g.addLayer(STEM_RELU, relu(), STEM_BN);
+        if (c.getStem() == StemKind.IMAGENET) {
+            // after a ReLU, zero padding equals PyTorch's -inf padding for max pooling
+            g.addLayer(STEM_POOL, new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(3, 3).stride(2, 2)
+                    .padding(1, 1).convolutionMode(ConvolutionMode.Truncate).build(), STEM_RELU);
+            return STEM_POOL;
+        }
+        return STEM_RELU;
+    }
+
+    /**
+     * Adds one bottleneck block (torchvision {@code Bottleneck} with groups = cardinality).
+     *
+     * @param stage      1-based stage index
+     * @param block      0-based block index inside the stage
+     * @param input      input vertex name
+     * @param inChannels channels of {@code input}
+     * @param stride     stride of the 3x3 convolutions and the shortcut
+     * @return the block's output vertex name ({@code stageS.blockB.out})
+     */
+    public static String addBottleneck(GraphBuilder g, ResNeXtConfig c, int stage, int block, String input,
+                                       int inChannels, int stride) {
+        int s = stage - 1;
+        String p = VertexNames.block(stage, block);
+        int width = c.bottleneckWidth(s);
+        int groupWidth = c.groupWidth(s);
+        int out = c.stageOutChannels(s);
+
+        g.addLayer(p + ".conv1", conv(1, 1, 0, width, width), input);
+        g.addLayer(p + ".bn1", bn(c, width), p + ".conv1");
+        g.addLayer(p + ".relu1", relu(), p + ".bn1");
+
+        String[] branches = new String[c.getCardinality()];
+        for (int k = 0; k < c.getCardinality(); k++) {
+            String gp = VertexNames.group(p, k, c.getCardinality());
+            g.addVertex(gp + ".split", new ChannelSplitVertex(k * groupWidth, groupWidth), p + ".relu1");
+            // torchvision initialises the grouped conv with fan_out = all output channels * 3 * 3
+            g.addLayer(gp + ".conv3x3", conv(3, stride, 1, groupWidth, width * 9), gp + ".split");
+            branches[k] = gp + ".conv3x3";
+        }
+        String merged = branches[0];
+        if (branches.length > 1) {
+            g.addVertex(p + ".merge", new MergeVertex(), branches);
+            merged = p + ".merge";
+        }
+        g.addLayer(p + ".bn2", bn(c, width), merged);
+        g.addLayer(p + ".relu2", relu(), p + ".bn2");
+        g.addLayer(p + ".conv3", conv(1, 1, 0, out, out), p + ".relu2");
+        BatchNormalization bn3 = c.isZeroInitResidual()
+                ? bnBuilder(c, out).gamma(0.0).build() : bn(c, out);
+        g.addLayer(p + ".bn3", bn3, p + ".conv3");
+
+        String shortcut = input;
+        if (stride != 1 || inChannels != out) {
+            g.addLayer(p + ".downsample.conv", conv(1, stride, 0, out, out), input);
+            g.addLayer(p + ".downsample.bn", bn(c, out), p + ".downsample.conv");
+            shortcut = p + ".downsample.bn";
+        }
+        g.addVertex(p + ".add", new ElementWiseVertex(ElementWiseVertex.Op.Add), p + ".bn3", shortcut);
+        g.addLayer(p + ".out", relu(), p + ".add");
+        return p + ".out";
+    }
+
+    /** Adds global average pooling, the classifier and its loss; returns the loss vertex name. */
+    public static String addHead(GraphBuilder g, ResNeXtConfig c, String input, int inChannels) {
+        g.addLayer(HEAD_POOL, new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), input);
+        double bound = 1.0 / Math.sqrt(inChannels);
+        g.addLayer(HEAD_FC, new DenseLayer.Builder().nOut(c.getNumClasses()).activation(Activation.IDENTITY)
+                .weightInit(new WeightInitDistribution(new UniformDistribution(-bound, bound)))
+                .biasInit(0.0).hasBias(true).build(), HEAD_POOL);
+        g.addLayer(HEAD_LOSS, lossLayer(c.isMultiLabel()), HEAD_FC);
+        return HEAD_LOSS;
+    }
+
+    /** The loss layer for single-label (softmax + cross-entropy) or multi-label (sigmoid + binary) heads. */
+    public static LossLayer lossLayer(boolean multiLabel) {
+        return multiLabel
+                ? new LossLayer.Builder(LossFunctions.LossFunction.XENT).activation(Activation.SIGMOID).build()
+                : new LossLayer.Builder(LossFunctions.LossFunction.MCXENT).activation(Activation.SOFTMAX).build();
+    }
+
+    /** The DL4J updater for the configured optimizer. */
+    public static IUpdater updater(ResNeXtConfig c) {
+        return switch (c.getOptimizer()) {
+            case SGD -> new Sgd(c.getLearningRate());
+            case NESTEROV -> new Nesterovs(c.getLearningRate(), c.getMomentum());
+            case ADAM, ADAMW -> new Adam(c.getLearningRate());
+        };
+    }
+
+    /** The ND4J data type for a configured precision. */
+    public static DataType dataType(ResNeXtConfig.Precision p) {
+        return switch (p) {
+            case FLOAT -> DataType.FLOAT;
+            case DOUBLE -> DataType.DOUBLE;
+            case HALF -> DataType.HALF;
+        };
+    }
+
+    private static ConvolutionLayer conv(int kernel, int stride, int padding, int nOut, int fanOut) {
+        return new ConvolutionLayer.Builder(kernel, kernel).stride(stride, stride).padding(padding, padding)
+                .nOut(nOut).hasBias(false).activation(Activation.IDENTITY)
+                .convolutionMode(ConvolutionMode.Truncate)
+                .weightInit(new WeightInitDistribution(new NormalDistribution(0, Math.sqrt(2.0 / fanOut))))
+                .build();
+    }
+
+    private static BatchNormalization.Builder bnBuilder(ResNeXtConfig c, int channels) {
+        return new BatchNormalization.Builder().nOut(channels).eps(c.getBnEps()).decay(1.0 - c.getBnMomentum())
+                .useLogStd(false).gamma(1.0).beta(0.0);
+    }
+
+    private static BatchNormalization bn(ResNeXtConfig c, int channels) {
+        return bnBuilder(c, channels).build();
+    }
+
+    private static ActivationLayer relu() {
+        return new ActivationLayer.Builder().activation(Activation.RELU).build();
+    }
+}
