@@ -181,15 +181,20 @@ public final class ResNeXtGraphFactory {
         g.addLayer(HEAD_FC, new DenseLayer.Builder().nOut(c.getNumClasses()).activation(Activation.IDENTITY)
                 .weightInit(new WeightInitDistribution(new UniformDistribution(-bound, bound)))
                 .biasInit(0.0).hasBias(true).build(), HEAD_POOL);
-        g.addLayer(HEAD_LOSS, lossLayer(c.isMultiLabel()), HEAD_FC);
+        g.addLayer(HEAD_LOSS, lossLayer(c.isMultiLabel(), c.getNumClasses()), HEAD_FC);
         return HEAD_LOSS;
     }
 
     /** The loss layer for single-label (softmax + cross-entropy) or multi-label (sigmoid + binary) heads. */
-    public static LossLayer lossLayer(boolean multiLabel) {
-        return multiLabel
-                ? new LossLayer.Builder(LossFunctions.LossFunction.XENT).activation(Activation.SIGMOID).build()
-                : new LossLayer.Builder(LossFunctions.LossFunction.MCXENT).activation(Activation.SOFTMAX).build();
+    public static LossLayer lossLayer(boolean multiLabel, int classes) {
+        LossLayer.Builder b = multiLabel
+                ? new LossLayer.Builder(LossFunctions.LossFunction.XENT).activation(Activation.SIGMOID)
+                : new LossLayer.Builder(LossFunctions.LossFunction.MCXENT).activation(Activation.SOFTMAX);
+        LossLayer layer = b.build();
+        // the builder refuses nIn/nOut, but an unset nOut makes DL4J log "Assigning a size of zero"
+        layer.setNIn(classes);
+        layer.setNOut(classes);
+        return layer;
     }
 
     /** The DL4J updater for the configured optimizer. */

@@ -1,0 +1,60 @@
+package dev.resnext.io;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.resnext.Versions;
+import dev.resnext.model.ResNeXtConfig;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a model zip carries beside DL4J's own entries, so that the zip alone is enough to reuse the
+ * model: the full configuration, class labels, how images must be prepared, where the model came
+ * from, a training summary and the software versions.
+ *
+ * @param format        file format tag, {@value #FORMAT}
+ * @param config        the network configuration (input shape, classes, architecture)
+ * @param labels        class names, index = output unit
+ * @param preprocessing how raw images become network input (pixel scale, resize, channels, normaliser)
+ * @param provenance    where the weights came from (training data, import source, parent model)
+ * @param training      training summary (epochs, best metric, seeds...), empty when untrained
+ * @param versions      software versions that wrote the zip
+ * @param createdAt     ISO-8601 time of writing
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record ModelMetadata(String format, ResNeXtConfig config, List<String> labels,
+                            Map<String, Object> preprocessing, Map<String, Object> provenance,
+                            Map<String, Object> training, Map<String, String> versions, String createdAt) {
+
+    public static final String FORMAT = "resnext-model/1";
+
+    public ModelMetadata {
+        labels = labels == null ? List.of() : List.copyOf(labels);
+        preprocessing = preprocessing == null ? Map.of() : new LinkedHashMap<>(preprocessing);
+        provenance = provenance == null ? Map.of() : new LinkedHashMap<>(provenance);
+        training = training == null ? Map.of() : new LinkedHashMap<>(training);
+        versions = versions == null ? Versions.all() : new LinkedHashMap<>(versions);
+    }
+
+    /** New metadata stamped with the current versions and time. */
+    public static ModelMetadata create(ResNeXtConfig config, List<String> labels, Map<String, Object> preprocessing,
+                                       Map<String, Object> provenance, Map<String, Object> training) {
+        return new ModelMetadata(FORMAT, config, labels, preprocessing, provenance, training, Versions.all(),
+                Instant.now().toString());
+    }
+
+    /** Default labels "0".."n-1" for a configuration without named classes. */
+    public static List<String> indexLabels(int n) {
+        return java.util.stream.IntStream.range(0, n).mapToObj(Integer::toString).toList();
+    }
+
+    /** A copy with another training summary. */
+    public ModelMetadata withTraining(Map<String, Object> t) {
+        return new ModelMetadata(format, config, labels, preprocessing, provenance, t, Versions.all(),
+                Instant.now().toString());
+    }
+}
