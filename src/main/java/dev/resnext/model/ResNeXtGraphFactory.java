@@ -62,7 +62,43 @@ public final class ResNeXtGraphFactory {
 
     /** The validated graph configuration. */
     public static ComputationGraphConfiguration build(ResNeXtConfig config) {
-        return graphBuilder(config).build();
+        return finish(graphBuilder(config));
+    }
+
+    /**
+     * Builds a graph builder into a configuration, working around DL4J 1.0.0-M2.1's
+     * {@code LayerValidation.configureBaseLayer}, which appends the global {@code WeightDecay} to the
+     * copy every layer already inherited, so that weight decay would be applied twice.
+     */
+    public static ComputationGraphConfiguration finish(GraphBuilder builder) {
+        ComputationGraphConfiguration conf = builder.build();
+        dedupeRegularization(conf);
+        return conf;
+    }
+
+    /** Removes repeated regularization terms from every layer of {@code conf}. */
+    public static void dedupeRegularization(ComputationGraphConfiguration conf) {
+        for (org.deeplearning4j.nn.conf.graph.GraphVertex v : conf.getVertices().values()) {
+            if (v instanceof org.deeplearning4j.nn.conf.graph.LayerVertex lv
+                    && lv.getLayerConf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.BaseLayer layer) {
+                layer.setRegularization(distinct(layer.getRegularization()));
+                layer.setRegularizationBias(distinct(layer.getRegularizationBias()));
+            }
+        }
+    }
+
+    private static java.util.List<org.nd4j.linalg.learning.regularization.Regularization> distinct(
+            java.util.List<org.nd4j.linalg.learning.regularization.Regularization> regs) {
+        if (regs == null) {
+            return null;
+        }
+        java.util.List<org.nd4j.linalg.learning.regularization.Regularization> out = new java.util.ArrayList<>();
+        for (var r : regs) {
+            if (!out.contains(r)) {
+                out.add(r);
+            }
+        }
+        return out;
     }
 
     /** The graph builder with every vertex added, input types set and outputs declared. */
