@@ -199,9 +199,8 @@ public final class NpyFiles {
     }
 
     private static Header readHeader(DataInputStream in, String what) throws IOException {
-        byte[] magic = new byte[MAGIC.length];
+        byte[] magic = in.readNBytes(MAGIC.length);
         try {
-            in.readFully(magic);
             if (!Arrays.equals(magic, MAGIC)) {
                 throw new ResNeXtException(what + " is not a NumPy .npy array (bad magic bytes)");
             }
