@@ -20,7 +20,6 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.Enumeration;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -452,10 +451,5 @@ public final class NpyFiles {
             }
             out.write(buf.array(), 0, len * size);
         }
-    }
-
-    /** A shape as NumPy prints it in error messages. */
-    public static String shapeString(long[] shape) {
-        return Arrays.toString(shape).toLowerCase(Locale.ROOT);
     }
 }
