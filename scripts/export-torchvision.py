@@ -12,6 +12,9 @@ Needs torch, torchvision and numpy (Debian: apt-get install python3-torch python
   # any configuration of this project (a ResNeXtConfig JSON, e.g. written by `resnext info --json`)
   scripts/export-torchvision.py --config model.json --out model.npz --io model_io.npz --random-bn
 
+  # your own PyTorch checkpoint (torch.save of a state_dict) of a torchvision architecture
+  scripts/export-torchvision.py --arch resnext50_32x4d --classes 2 --state-dict finetuned.pth --out ft.npz
+
 The state .npz holds every state_dict tensor as float32, keyed by its PyTorch name
 (conv1.weight, bn1.running_var, layer1.0.conv2.weight, fc.bias, ...); the int64
 `num_batches_tracked` counters are kept as 0-d int64 arrays (the importer ignores them) unless
@@ -170,6 +173,35 @@ def arch_model(arch, weights, classes):
     return model
 
 
+def load_checkpoint(model, path):
+    """Loads a saved state_dict into model, strictly (every key, every shape)."""
+    try:
+        obj = torch.load(path, map_location="cpu")
+    except Exception as e:
+        fail(f"cannot load {path}: {e}")
+    if isinstance(obj, nn.Module):
+        obj = obj.state_dict()
+    if isinstance(obj, dict):
+        for k in ("state_dict", "model", "model_state_dict"):
+            if isinstance(obj.get(k), dict):
+                obj = obj[k]
+                break
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        fail(f"{path} holds no state_dict (a dict of tensor names to tensors)")
+    if obj and all(k.startswith("module.") for k in obj):  # saved from DataParallel
+        obj = {k[len("module."):]: v for k, v in obj.items()}
+    # name the first offending key in one line (PyTorch's own message lists every one of them)
+    want = model.state_dict()
+    problems = [f"unexpected tensor '{k}'" for k in obj if k not in want]
+    problems += [f"tensor '{k}' has shape {list(v.shape)} but the model needs {list(want[k].shape)}"
+                 for k, v in obj.items() if k in want and v.shape != want[k].shape]
+    problems += [f"missing tensor '{k}'" for k in want if k not in obj and not k.endswith("num_batches_tracked")]
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        fail(f"{path} does not fit the model: {problems[0]}{more}")
+    model.load_state_dict(obj, strict=False)
+
+
 # ------------------------------------------------------------------------------------ BN statistics
 
 def randomize_bn(model, input_chw, generator_seed):
@@ -245,6 +277,9 @@ def main():
     ap.add_argument("--weights", default=None, help="torchvision weights for --arch, e.g. IMAGENET1K_V2, "
                                                     "IMAGENET1K_V1, DEFAULT (default: random initialisation)")
     ap.add_argument("--classes", type=int, default=None, help="classes of a randomly initialised --arch model")
+    ap.add_argument("--state-dict", metavar="FILE.pth", help="load these weights (torch.save of a state_dict, "
+                                                              "or of a dict holding one under 'state_dict' or "
+                                                              "'model') into the --arch/--config model")
     ap.add_argument("--out", required=True, metavar="STATE.npz", help="state_dict output")
     ap.add_argument("--io", metavar="IO.npz", help="also write an input, its logits and activations")
     ap.add_argument("--input", metavar="HxWxC", help="input size for --io (default: the configuration's, "
@@ -271,9 +306,13 @@ def main():
         model, chw, name = arch_model(a.arch, weights, a.classes), (3, 224, 224), a.arch
     if a.input:
         chw = parse_input(a.input)
-    if a.random_bn:
+    if a.state_dict:
         if weights:
-            fail("--random-bn would overwrite the pretrained BN statistics")
+            fail("give --weights or --state-dict, not both")
+        load_checkpoint(model, a.state_dict)
+    if a.random_bn:
+        if weights or a.state_dict:
+            fail("--random-bn would overwrite the loaded BN statistics")
         randomize_bn(model, chw, a.seed + 1)
     model.eval()
 
@@ -287,7 +326,7 @@ def main():
         arrays[k] = np.ascontiguousarray(v.detach().cpu().numpy().astype(np.float32))
     save_npz(a.out, arrays)
     report = {"model": name, "torch": torch.__version__, "torchvision": torchvision.__version__,
-              "weights": weights or "random (seed %d)" % a.seed, "randomBn": a.random_bn,
+              "weights": weights or a.state_dict or "random (seed %d)" % a.seed, "randomBn": a.random_bn,
               "tensors": len(arrays), "parameters": sum(p.numel() for p in model.parameters()),
               "files": {a.out: {"bytes": os.path.getsize(a.out), "sha256": sha256(a.out)}}}
 

@@ -92,14 +92,14 @@ public final class ImportTorchvisionCommand implements Callable<Integer> {
             m.put("classes", config.getNumClasses());
             m.put("tensors", result.tensors());
             m.put("ignoredTensors", result.ignored().size());
-            m.put("parameters", result.graph().numParams());
+            m.put("values", result.graph().numParams()); // trainable parameters plus BN running statistics
             m.put("sha256", result.provenance().get("sha256"));
             m.put("seconds", Math.round(seconds * 100) / 100.0);
             m.put("backend", info.backend());
             o.println(Json.write(m));
         } else {
-            o.printf(Locale.ROOT, "imported %d tensors (%,d parameters) from %s into %s%s%n", result.tensors(),
-                    result.graph().numParams(), weights.getFileName(), config,
+            o.printf(Locale.ROOT, "imported %d tensors (%,d values incl. BN running statistics) from %s into %s%s%n",
+                    result.tensors(), result.graph().numParams(), weights.getFileName(), config,
                     result.ignored().isEmpty() ? "" : "; ignored " + result.ignored().size()
                             + " num_batches_tracked counters");
             o.printf(Locale.ROOT, "wrote %s (%.1f s)%n", out, seconds);

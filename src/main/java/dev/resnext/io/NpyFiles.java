@@ -20,7 +20,6 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.Enumeration;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -140,7 +139,7 @@ public final class NpyFiles {
         Map<String, INDArray> out = new LinkedHashMap<>();
         try (ZipFile zip = new ZipFile(file.toFile())) {
             for (ZipEntry e : entries(zip)) {
-                String key = key(e);
+                String key = key(zip, e);
                 try (InputStream in = new BufferedInputStream(zip.getInputStream(e), 1 << 16)) {
                     out.put(key, read(in, file + " (array '" + key + "')"));
                 }
@@ -159,7 +158,7 @@ public final class NpyFiles {
         Map<String, Header> out = new LinkedHashMap<>();
         try (ZipFile zip = new ZipFile(file.toFile())) {
             for (ZipEntry e : entries(zip)) {
-                String key = key(e);
+                String key = key(zip, e);
                 try (InputStream in = new BufferedInputStream(zip.getInputStream(e))) {
                     out.put(key, readHeader(new DataInputStream(in), file + " (array '" + key + "')"));
                 }
@@ -184,9 +183,16 @@ public final class NpyFiles {
         return Collections.unmodifiableList(list);
     }
 
-    private static String key(ZipEntry e) {
+    private static String key(ZipFile zip, ZipEntry e) {
         String name = e.getName();
-        return name.endsWith(".npy") ? name.substring(0, name.length() - 4) : name;
+        if (!name.endsWith(".npy")) {
+            // torch.save writes a zip too (archive/data.pkl, archive/data/0, ...): say what it is
+            String hint = name.endsWith(".pkl") ? "; it looks like a PyTorch checkpoint: export it to .npz with "
+                    + "scripts/export-torchvision.py" : "";
+            throw new ResNeXtException(zip.getName() + " is not a NumPy .npz archive (entry '" + name
+                    + "' is not an .npy array" + hint + ")");
+        }
+        return name.substring(0, name.length() - 4);
     }
 
     private static void checkFile(Path file, String kind) {
@@ -445,10 +451,5 @@ public final class NpyFiles {
             }
             out.write(buf.array(), 0, len * size);
         }
-    }
-
-    /** A shape as NumPy prints it in error messages. */
-    public static String shapeString(long[] shape) {
-        return Arrays.toString(shape).toLowerCase(Locale.ROOT);
     }
 }

@@ -207,7 +207,7 @@ public final class TorchvisionImporter {
         }
         if (!problems.isEmpty()) {
             String[] first = problems.get(0);
-            String more = problems.size() > 1 ? " (and " + (problems.size() - 1) + " more mismatched tensors)" : "";
+            String more = problems.size() > 1 ? " (and " + (problems.size() - 1) + " more tensors that do not fit)" : "";
             throw new StateDictMismatchException(first[1] + more, first[0], problems.size());
         }
         return ignored;

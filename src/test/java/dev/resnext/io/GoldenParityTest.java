@@ -4,6 +4,7 @@ import dev.resnext.model.GraphOutputs;
 import dev.resnext.model.Presets;
 import dev.resnext.model.ResNeXtConfig;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -28,6 +29,11 @@ class GoldenParityTest {
     @BeforeAll
     static void setUp() {
         dir = sharedGolden();
+    }
+
+    // per test rather than in @BeforeAll, so that each test is reported as skipped
+    @BeforeEach
+    void requireSharedFiles() {
         assumeTrue(Files.isRegularFile(dir.resolve("tiny_state_dict.npz"))
                 && Files.isRegularFile(dir.resolve("tiny_io.npz")), "no shared golden files at " + dir);
         initBackend();

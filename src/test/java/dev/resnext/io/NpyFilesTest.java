@@ -95,6 +95,15 @@ class NpyFilesTest {
         Files.writeString(notZip, "not a zip");
         assertMessage(() -> NpyFiles.readNpz(notZip), "not a valid .npz");
         assertMessage(() -> NpyFiles.readNpzHeaders(dir.resolve("none.npz")), "no such file");
+
+        // torch.save writes a zip as well
+        Path pth = dir.resolve("model.pth");
+        try (var zip = new java.util.zip.ZipOutputStream(Files.newOutputStream(pth))) {
+            zip.putNextEntry(new java.util.zip.ZipEntry("model/data.pkl"));
+            zip.write(new byte[] {(byte) 0x80, 2});
+            zip.closeEntry();
+        }
+        assertMessage(() -> NpyFiles.readNpzHeaders(pth), "PyTorch checkpoint");
     }
 
     private static void assertMessage(org.junit.jupiter.api.function.Executable ex, String fragment) {

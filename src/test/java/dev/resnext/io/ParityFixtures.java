@@ -3,7 +3,6 @@ package dev.resnext.io;
 import dev.resnext.backend.BackendChoice;
 import dev.resnext.backend.Backends;
 import dev.resnext.model.ResNeXtConfig;
-import dev.resnext.model.StemKind;
 import dev.resnext.model.VertexNames;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -77,7 +76,7 @@ public final class ParityFixtures {
     /** The io keys written by both exporters, mapped to the DL4J vertex that must produce the same values. */
     public static Map<String, String> activationVertices(ResNeXtConfig c) {
         Map<String, String> m = new LinkedHashMap<>();
-        m.put("act.stem", VertexNames.stemOutput(c.getStem() == null ? StemKind.IMAGENET : c.getStem()));
+        m.put("act.stem", VertexNames.stemOutput(c.getStem()));
         m.put("act.layer1.0", VertexNames.blockOutput(1, 0));
         for (int s = 1; s <= c.numStages(); s++) {
             m.put("act.layer" + s, VertexNames.stageOutput(c, s));
