@@ -43,6 +43,7 @@ public final class AtomicFiles {
         Path tmp = null;
         try {
             tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+            setPermissions(tmp, abs);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
                  OutputStream out = new java.io.BufferedOutputStream(java.nio.channels.Channels.newOutputStream(ch),
                          1 << 16)) {
@@ -74,6 +75,20 @@ public final class AtomicFiles {
     /** Writes a text file atomically (UTF-8). */
     public static void writeString(Path target, String content) {
         write(target, out -> out.write(content.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
+    /**
+     * Temporary files are created owner-only (0600); give the result the target's permissions, or
+     * the usual rw-r--r-- for a new file, so that other users and services can read models.
+     */
+    private static void setPermissions(Path tmp, Path target) {
+        try {
+            var perms = Files.exists(target) ? Files.getPosixFilePermissions(target)
+                    : java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--");
+            Files.setPosixFilePermissions(tmp, perms);
+        } catch (IOException | UnsupportedOperationException ignored) {
+            // non-POSIX file systems keep their defaults
+        }
     }
 
     private static void syncDirectory(Path dir) {

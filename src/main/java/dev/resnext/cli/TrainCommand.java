@@ -1,0 +1,259 @@
+package dev.resnext.cli;
+
+import dev.resnext.ResNeXtException;
+import dev.resnext.data.Augmentation;
+import dev.resnext.data.DataSources;
+import dev.resnext.data.ImageSet;
+import dev.resnext.data.Splits;
+import dev.resnext.model.OptimizerKind;
+import dev.resnext.model.ResNeXtConfig;
+import dev.resnext.train.LearningRateSchedule;
+import dev.resnext.train.MetricsFiles;
+import dev.resnext.train.Trainer;
+import dev.resnext.train.TrainingData;
+import dev.resnext.train.TrainingOptions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code resnext train}: the batch training job. */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Train a ResNeXt on an image folder or a MedMNIST-style .npz and write the best model zip, "
+                + "a checkpoint every epoch, metrics (CSV, JSON) and a plot of the training curves.",
+                "With no options it trains the small preset on the bundled data/shapes set."})
+public final class TrainCommand implements Callable<Integer> {
+
+    @Mixin
+    DataOptions dataOptions = new DataOptions();
+
+    @Mixin
+    ModelOptions model = new ModelOptions();
+
+    @Mixin
+    TrainingFlags training = new TrainingFlags();
+
+    @Mixin
+    BackendOption backend = new BackendOption();
+
+    @Override
+    public Integer call() {
+        TrainingFlags.Resolved r = training.resolve();
+        Path dataPath = dataOptions.data != null ? dataOptions.data : Path.of("data/shapes");
+        backend.initialize();
+        ImageSet all = DataSources.open(dataPath, dataOptions.split, null, dataOptions.skipUnreadable);
+        if (model.classes != null && model.classes != all.classNames().size()) {
+            throw new ResNeXtException("--classes " + model.classes + " does not match the data, which has "
+                    + all.classNames().size() + " classes " + all.classNames());
+        }
+        ResNeXtConfig config = training.applyTo(model.resolve("small"), all, model.input != null);
+        TrainingData data = dataOptions.split(all, dataPath, config.getSeed());
+        Trainer.Result result = new Trainer(config, data, r.options()).run();
+        System.out.println(Json.write(summary(result)));
+        return 0;
+    }
+
+    static Map<String, Object> summary(Trainer.Result result) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("model", result.bestModel().toString());
+        m.put("epochs", result.epochsCompleted());
+        m.put("bestEpoch", result.bestEpoch());
+        m.put("stoppedEarly", result.stoppedEarly());
+        m.put("validation", result.bestValidation());
+        m.put("metrics", MetricsFiles.sibling(result.bestModel(), ".metrics.csv").toString());
+        m.put("curves", MetricsFiles.sibling(result.bestModel(), ".curves.png").toString());
+        return m;
+    }
+
+    /** --data, --val, --val-fraction, --skip-unreadable: the training and validation images. */
+    public static final class DataOptions {
+        @Option(names = "--data", paramLabel = "DIR|FILE.npz",
+                description = "Training images: a folder with one sub-folder per class, or a MedMNIST .npz "
+                        + "(default: data/shapes).")
+        Path data;
+
+        @Option(names = "--split", paramLabel = "NAME", defaultValue = "train",
+                description = "Split of an .npz to train on (default: ${DEFAULT-VALUE}).")
+        String split = "train";
+
+        @Option(names = "--val", paramLabel = "DIR|FILE.npz|SPLIT",
+                description = "Validation images: a folder, an .npz (its 'val' split), or the name of another "
+                        + "split of the --data .npz. Default: the .npz's 'val' split when it has one, else a "
+                        + "stratified --val-fraction of the training data.")
+        String val;
+
+        @Option(names = "--val-fraction", paramLabel = "F", defaultValue = "0.15",
+                description = "Fraction of each class held out for validation when no --val is given "
+                        + "(default: ${DEFAULT-VALUE}).")
+        double valFraction = 0.15;
+
+        @Option(names = "--skip-unreadable",
+                description = "Skip non-image files in image folders (reported) instead of failing.")
+        boolean skipUnreadable;
+
+        /** Training and validation sets, and how they were chosen. */
+        TrainingData split(ImageSet all, Path dataPath, long seed) {
+            ImageSet trainSet = all;
+            Map<String, Object> desc = new LinkedHashMap<>();
+            desc.put("train", trainSet.name());
+            ImageSet valSet;
+            if (val != null) {
+                Path vp = Path.of(val);
+                if (Files.exists(vp)) {
+                    valSet = DataSources.open(vp, "val", trainSet.classNames(), skipUnreadable);
+                } else if (DataSources.isNpz(dataPath) && !val.contains("/") && !val.endsWith(".npz")) {
+                    valSet = DataSources.open(dataPath, val, trainSet.classNames(), skipUnreadable);
+                } else {
+                    throw new ResNeXtException("--val: not found: " + val);
+                }
+                desc.put("val", valSet.name());
+            } else if (DataSources.isNpz(dataPath) && npzHasSplit(dataPath, "val")) {
+                valSet = DataSources.open(dataPath, "val", trainSet.classNames(), skipUnreadable);
+                desc.put("val", valSet.name());
+            } else {
+                Splits.Split s = Splits.stratified(trainSet.labels(), valFraction, seed);
+                valSet = trainSet.subset(s.val(), trainSet.name() + " (held-out " + valFraction + ")");
+                trainSet = trainSet.subset(s.train(), trainSet.name() + " (training part)");
+                desc.put("val", "stratified split of the training data");
+                desc.put("valFraction", valFraction);
+                desc.put("splitSeed", seed);
+                desc.put("valItems", s.val().length);
+            }
+            desc.put("trainImages", trainSet.size());
+            desc.put("valImages", valSet.size());
+            desc.put("classCounts", trainSet.classCounts());
+            return new TrainingData(trainSet, valSet, trainSet.classNames(), desc);
+        }
+
+        private static boolean npzHasSplit(Path npz, String split) {
+            return dev.resnext.io.NpyFiles.readNpzHeaders(npz).containsKey(split + "_images");
+        }
+    }
+
+    /** Optimisation, schedule, checkpoint and output options shared by train and finetune. */
+    public static final class TrainingFlags {
+        @Option(names = "--epochs", paramLabel = "N", defaultValue = "15", description = "Epochs (default: ${DEFAULT-VALUE}).")
+        int epochs = 15;
+
+        @Option(names = "--batch", paramLabel = "N", defaultValue = "32", description = "Batch size (default: ${DEFAULT-VALUE}).")
+        int batch = 32;
+
+        @Option(names = "--optimizer", paramLabel = "sgd|nesterov|adam|adamw",
+                description = "Optimizer (default: the model's, nesterov for presets).")
+        OptimizerKind optimizer;
+
+        @Option(names = "--lr", paramLabel = "LR", description = "Peak learning rate (default: the model's).")
+        Double lr;
+
+        @Option(names = "--momentum", paramLabel = "M", description = "Momentum for SGD/Nesterov (default: 0.9).")
+        Double momentum;
+
+        @Option(names = "--weight-decay", paramLabel = "WD", description = "Weight decay (default: the model's).")
+        Double weightDecay;
+
+        @Option(names = "--schedule", paramLabel = "constant|step|cosine", defaultValue = "cosine",
+                description = "Learning-rate schedule (default: ${DEFAULT-VALUE}).")
+        String schedule = "cosine";
+
+        @Option(names = "--warmup-epochs", paramLabel = "E", defaultValue = "1",
+                description = "Linear warm-up epochs (default: ${DEFAULT-VALUE}).")
+        double warmupEpochs = 1;
+
+        @Option(names = "--step-epochs", paramLabel = "E", defaultValue = "10",
+                description = "Step schedule: decay every E epochs (default: ${DEFAULT-VALUE}).")
+        int stepEpochs = 10;
+
+        @Option(names = "--step-gamma", paramLabel = "G", defaultValue = "0.1",
+                description = "Step schedule: decay factor (default: ${DEFAULT-VALUE}).")
+        double stepGamma = 0.1;
+
+        @Option(names = "--class-weights", paramLabel = "none|auto|W1,W2,..", defaultValue = "none",
+                description = "Loss weight per class; auto = inverse class frequency (default: ${DEFAULT-VALUE}).")
+        String classWeights = "none";
+
+        @Option(names = "--augment", paramLabel = "LIST", defaultValue = "flip,shift,rotate",
+                description = "Training augmentation, any of flip,shift,rotate, or none (default: ${DEFAULT-VALUE}).")
+        String augment = "flip,shift,rotate";
+
+        @Option(names = "--seed", paramLabel = "N", description = "Seed for weights, data order, split, augmentation.")
+        Long seed;
+
+        @Option(names = "--out", paramLabel = "MODEL.zip", defaultValue = "models/model.zip",
+                description = "Best model zip (default: ${DEFAULT-VALUE}); metrics and curves are written beside it.")
+        Path out = Path.of("models/model.zip");
+
+        @Option(names = "--checkpoint-dir", paramLabel = "DIR",
+                description = "Folder of the per-epoch checkpoint (default: OUT's folder/checkpoints).")
+        Path checkpointDir;
+
+        @Option(names = "--resume", description = "Continue from the checkpoint in --checkpoint-dir.")
+        boolean resume;
+
+        @Option(names = "--monitor", paramLabel = "val_loss|val_accuracy|val_auc", defaultValue = "val_loss",
+                description = "Validation metric that picks the best model and drives early stopping "
+                        + "(default: ${DEFAULT-VALUE}).")
+        String monitor = "val_loss";
+
+        @Option(names = "--patience", paramLabel = "N", defaultValue = "0",
+                description = "Stop after N epochs without improvement of --monitor (default: 0 = never).")
+        int patience;
+
+        @Option(names = "--stop-after", paramLabel = "N", defaultValue = "0", hidden = true,
+                description = "Stop after N epochs of this invocation (testing resume).")
+        int stopAfter;
+
+        record Resolved(TrainingOptions options) {
+        }
+
+        Resolved resolve() {
+            Path ckdir = checkpointDir != null ? checkpointDir
+                    : out.toAbsolutePath().getParent().resolve("checkpoints");
+            return new Resolved(new TrainingOptions(epochs, batch, LearningRateSchedule.parseKind(schedule),
+                    warmupEpochs, stepEpochs, stepGamma, classWeights, augmentation(), out, ckdir, resume, monitor,
+                    patience, stopAfter));
+        }
+
+        Augmentation augmentation() {
+            String a = augment.trim().toLowerCase(Locale.ROOT);
+            if (a.equals("none") || a.isEmpty()) {
+                return Augmentation.NONE;
+            }
+            boolean flip = false;
+            double shift = 0;
+            double rotate = 0;
+            for (String part : a.split(",")) {
+                switch (part.trim()) {
+                    case "flip" -> flip = true;
+                    case "shift", "crop", "translate" -> shift = 0.125;
+                    case "rotate", "rotation" -> rotate = 10;
+                    default -> throw new IllegalArgumentException("--augment: unknown '" + part
+                            + "'; use flip, shift, rotate or none");
+                }
+            }
+            return new Augmentation(flip, shift, rotate);
+        }
+
+        /** The model configuration with the optimizer options applied, channels matched to the data. */
+        ResNeXtConfig applyTo(ResNeXtConfig base, ImageSet data, boolean inputGiven) {
+            ResNeXtConfig.Builder b = base.toBuilder();
+            if (optimizer != null) b.optimizer(optimizer);
+            if (lr != null) b.learningRate(lr);
+            if (momentum != null) b.momentum(momentum);
+            if (weightDecay != null) b.weightDecay(weightDecay);
+            if (seed != null) b.seed(seed);
+            if (!inputGiven && data.size() > 0) {
+                // a grayscale data set trains a grayscale network unless --input says otherwise
+                b.inputChannels(data.decode(0).channels());
+            }
+            b.numClasses(Math.max(2, data.classNames().size()));
+            return b.build();
+        }
+    }
+
+}

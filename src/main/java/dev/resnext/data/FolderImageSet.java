@@ -1,0 +1,120 @@
+package dev.resnext.data;
+
+import dev.resnext.ResNeXtException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Images in a folder with one sub-folder per class ({@code root/<class>/<image>}), as torchvision's
+ * {@code ImageFolder}. Classes are the sub-folder names in sorted order; images within a class are
+ * found recursively and sorted, so that indices are stable between runs.
+ */
+public final class FolderImageSet implements ImageSet {
+    private static final Logger log = LoggerFactory.getLogger(FolderImageSet.class);
+
+    private final Path root;
+    private final List<String> classes;
+    private final List<Path> files;
+    private final int[] labels;
+
+    private FolderImageSet(Path root, List<String> classes, List<Path> files, int[] labels) {
+        this.root = root;
+        this.classes = List.copyOf(classes);
+        this.files = List.copyOf(files);
+        this.labels = labels;
+    }
+
+    /**
+     * Scans {@code root}. Files without an image extension are refused (one line naming the first),
+     * unless {@code skipUnreadable}, which skips and reports them.
+     *
+     * @param requiredClasses when not null, the class names the set must use (e.g. a model's labels):
+     *                        folders must be a subset of them
+     */
+    public static FolderImageSet scan(Path root, List<String> requiredClasses, boolean skipUnreadable) {
+        if (!Files.exists(root)) {
+            throw new ResNeXtException("data folder not found: " + root);
+        }
+        if (!Files.isDirectory(root)) {
+            throw new ResNeXtException("not a folder: " + root + " (expected one sub-folder per class, or an .npz)");
+        }
+        List<Path> classDirs;
+        try (Stream<Path> s = Files.list(root)) {
+            classDirs = s.filter(Files::isDirectory).filter(p -> !p.getFileName().toString().startsWith("."))
+                    .sorted().toList();
+        } catch (IOException e) {
+            throw new ResNeXtException("cannot list " + root + ": " + e.getMessage());
+        }
+        if (classDirs.isEmpty()) {
+            throw new ResNeXtException("no class folders in " + root + " (expected " + root + "/<class>/<image>)");
+        }
+        List<String> classes = new ArrayList<>();
+        for (Path d : classDirs) {
+            classes.add(d.getFileName().toString());
+        }
+        List<String> labelSpace = classes;
+        if (requiredClasses != null) {
+            for (String c : classes) {
+                if (!requiredClasses.contains(c)) {
+                    throw new ResNeXtException("class folder '" + c + "' in " + root
+                            + " is not one of the model's classes " + requiredClasses);
+                }
+            }
+            labelSpace = requiredClasses;
+        }
+        List<Path> files = new ArrayList<>();
+        List<Integer> labels = new ArrayList<>();
+        List<Path> skipped = new ArrayList<>();
+        for (Path d : classDirs) {
+            int label = labelSpace.indexOf(d.getFileName().toString());
+            List<Path> inClass;
+            try (Stream<Path> s = Files.walk(d)) {
+                inClass = s.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().startsWith("."))
+                        .sorted().toList();
+            } catch (IOException e) {
+                throw new ResNeXtException("cannot list " + d + ": " + e.getMessage());
+            }
+            int kept = 0;
+            for (Path f : inClass) {
+                if (!ImageDecoder.looksLikeImage(f)) {
+                    if (!skipUnreadable) {
+                        throw new ResNeXtException("not an image file: " + f
+                                + " (remove it, or pass --skip-unreadable to skip such files)");
+                    }
+                    skipped.add(f);
+                    continue;
+                }
+                files.add(f);
+                labels.add(label);
+                kept++;
+            }
+            if (kept == 0) {
+                throw new ResNeXtException("class folder " + d + " has no images");
+            }
+        }
+        if (!skipped.isEmpty()) {
+            log.warn("skipped {} non-image files, e.g. {}", skipped.size(), skipped.get(0));
+        }
+        return new FolderImageSet(root, labelSpace, files,
+                labels.stream().mapToInt(Integer::intValue).toArray());
+    }
+
+    @Override public int size() { return files.size(); }
+    @Override public int label(int i) { return labels[i]; }
+    @Override public List<String> classNames() { return classes; }
+    @Override public String describe(int i) { return files.get(i).toString(); }
+    @Override public DecodedImage decode(int i) { return ImageDecoder.read(files.get(i)); }
+    @Override public String name() { return "folder " + root; }
+
+    /** Path of image {@code i}. */
+    public Path path(int i) {
+        return files.get(i);
+    }
+}

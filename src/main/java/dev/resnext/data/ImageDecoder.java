@@ -1,0 +1,128 @@
+package dev.resnext.data;
+
+import dev.resnext.ResNeXtException;
+import org.datavec.image.loader.NativeImageLoader;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Decodes image files of any bit depth into {@link DecodedImage}s.
+ *
+ * <p>Java's ImageIO reads PNG, JPEG, BMP, GIF and TIFF with their true bit depth (16-bit grayscale
+ * X-rays keep their 65536 levels); other formats DataVec's {@link NativeImageLoader} (OpenCV) can
+ * read are decoded with it. A file that neither can read is reported by name.
+ */
+public final class ImageDecoder {
+
+    /** File extensions treated as images when scanning folders. */
+    public static final Set<String> EXTENSIONS = Set.of("png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff",
+            "pgm", "ppm", "pbm", "webp", "jp2", "dib", "ras", "sr", "exr", "hdr", "pic");
+
+    private ImageDecoder() {
+    }
+
+    /** Whether the file name has an image extension. */
+    public static boolean looksLikeImage(Path p) {
+        String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
+        int dot = n.lastIndexOf('.');
+        return dot > 0 && EXTENSIONS.contains(n.substring(dot + 1));
+    }
+
+    /** Decodes a file; throws {@link ResNeXtException} naming the file when it cannot be read. */
+    public static DecodedImage read(Path file) {
+        BufferedImage img;
+        try {
+            img = ImageIO.read(file.toFile());
+        } catch (IOException | RuntimeException e) {
+            throw new ResNeXtException("cannot read image " + file + ": " + reason(e));
+        }
+        if (img != null) {
+            return fromBufferedImage(img);
+        }
+        return readWithOpenCv(file);
+    }
+
+    /** Converts an AWT image (any bit depth, palette, alpha) to a decoded image. */
+    public static DecodedImage fromBufferedImage(BufferedImage img) {
+        int h = img.getHeight();
+        int w = img.getWidth();
+        Raster r = img.getRaster();
+        int colour = img.getColorModel().getNumColorComponents();
+        boolean palette = img.getColorModel() instanceof IndexColorModel;
+        int bits = r.getSampleModel().getSampleSize(0);
+        if (palette || bits > 16 || r.getNumBands() < colour || (colour != 1 && colour != 3)) {
+            // palette or unusual layouts: let AWT convert to 8-bit RGB
+            float[] px = new float[h * w * 3];
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    int rgb = img.getRGB(x, y);
+                    int o = (y * w + x) * 3;
+                    px[o] = ((rgb >> 16) & 0xFF) / 255f;
+                    px[o + 1] = ((rgb >> 8) & 0xFF) / 255f;
+                    px[o + 2] = (rgb & 0xFF) / 255f;
+                }
+            }
+            return new DecodedImage(px, h, w, 3, 8);
+        }
+        float scale = 1f / ((1 << bits) - 1);
+        float[] px = new float[h * w * colour];
+        float[] row = new float[w];
+        for (int c = 0; c < colour; c++) {
+            for (int y = 0; y < h; y++) {
+                r.getSamples(0, y, w, 1, c, row);
+                for (int x = 0; x < w; x++) {
+                    px[(y * w + x) * colour + c] = row[x] * scale;
+                }
+            }
+        }
+        return new DecodedImage(px, h, w, colour, bits);
+    }
+
+    private static DecodedImage readWithOpenCv(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new ResNeXtException("cannot read image " + file + ": not a file");
+        }
+        INDArray m;
+        try {
+            m = new NativeImageLoader().asMatrix(file.toFile());
+        } catch (IOException | RuntimeException e) {
+            throw new ResNeXtException("cannot read image " + file + ": not an image or damaged (" + reason(e) + ")");
+        }
+        if (m == null || m.rank() != 4 || m.length() == 0) {
+            throw new ResNeXtException("cannot read image " + file + ": not an image or damaged");
+        }
+        int c = (int) m.size(1);
+        int h = (int) m.size(2);
+        int w = (int) m.size(3);
+        // OpenCV gives raw sample values; infer the depth from the range
+        int bits = m.maxNumber().doubleValue() > 255 ? 16 : 8;
+        float scale = 1f / ((1 << bits) - 1);
+        int outC = c >= 3 ? 3 : 1;
+        float[] px = new float[h * w * outC];
+        float[] data = m.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat();
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                for (int k = 0; k < outC; k++) {
+                    // OpenCV stores BGR: reverse to RGB
+                    int src = outC == 3 ? 2 - k : 0;
+                    px[(y * w + x) * outC + k] = data[(src * h + y) * w + x] * scale;
+                }
+            }
+        }
+        return new DecodedImage(px, h, w, outC, bits);
+    }
+
+    private static String reason(Throwable e) {
+        String m = e.getMessage();
+        return m == null || m.isBlank() ? e.getClass().getSimpleName() : m;
+    }
+}

@@ -1,0 +1,47 @@
+package dev.resnext.train;
+
+import dev.resnext.data.Augmentation;
+
+import java.nio.file.Path;
+
+/**
+ * Everything a training run needs besides the model configuration and the data.
+ *
+ * @param epochs            maximum number of epochs
+ * @param batchSize         images per step
+ * @param schedule          learning-rate schedule after the warm-up
+ * @param warmupEpochs      epochs of linear learning-rate warm-up
+ * @param stepEpochs        step schedule period in epochs
+ * @param stepGamma         step schedule factor
+ * @param classWeights      "none", "auto" (inverse class frequency) or comma-separated weights
+ * @param augmentation      training-time augmentation
+ * @param out               best model zip
+ * @param checkpointDir     folder of the per-epoch checkpoint, metrics and plots
+ * @param resume            continue from the checkpoint in {@code checkpointDir}
+ * @param monitor           validation metric for model selection and early stopping: val_loss,
+ *                          val_accuracy or val_auc
+ * @param patience          epochs without improvement before stopping (0: never stop early)
+ * @param stopAfterEpochs   stop (as if killed) after this many epochs of this invocation; for tests
+ */
+public record TrainingOptions(int epochs, int batchSize, LearningRateSchedule.Kind schedule, double warmupEpochs,
+                              int stepEpochs, double stepGamma, String classWeights, Augmentation augmentation,
+                              Path out, Path checkpointDir, boolean resume, String monitor, int patience,
+                              int stopAfterEpochs) {
+
+    public TrainingOptions {
+        if (epochs < 1) throw new IllegalArgumentException("--epochs must be at least 1, was " + epochs);
+        if (batchSize < 1) throw new IllegalArgumentException("--batch must be at least 1, was " + batchSize);
+        if (warmupEpochs < 0) throw new IllegalArgumentException("--warmup-epochs must not be negative");
+        if (stepEpochs < 1) throw new IllegalArgumentException("--step-epochs must be at least 1");
+        if (!(stepGamma > 0 && stepGamma <= 1)) throw new IllegalArgumentException("--step-gamma must be in (0, 1]");
+        if (patience < 0) throw new IllegalArgumentException("--patience must not be negative");
+        if (!monitor.equals("val_loss") && !monitor.equals("val_accuracy") && !monitor.equals("val_auc")) {
+            throw new IllegalArgumentException("--monitor must be val_loss, val_accuracy or val_auc, was " + monitor);
+        }
+    }
+
+    /** Whether a larger value of the monitored metric is better. */
+    public boolean monitorMaximises() {
+        return !monitor.equals("val_loss");
+    }
+}
