@@ -110,17 +110,20 @@ public final class Charts {
             epochs[i] = Double.isFinite(epoch) ? epoch : i + 1;
         }
         List<XYChart> panels = new ArrayList<>();
-        XYChart loss = curvePanel("Loss", "loss", CURVE_PANEL_HEIGHT, epochRows, epochs, lossKeys, false);
+        // legends sit inside, where curves rarely go late in training (losses fall, scores rise), so that
+        // every panel has the same plot width and the epochs line up
+        XYChart loss = curvePanel("Loss", "loss", CURVE_PANEL_HEIGHT, epochRows, epochs, lossKeys, false,
+                Styler.LegendPosition.InsideNE);
         if (loss != null) {
             panels.add(loss);
         }
         XYChart scores = curvePanel("Accuracy and AUC", "score", CURVE_PANEL_HEIGHT, epochRows, epochs, scoreKeys,
-                false);
+                false, Styler.LegendPosition.InsideSE);
         if (scores != null) {
             panels.add(scores);
         }
         XYChart rate = curvePanel("Learning rate", "learning rate", LR_PANEL_HEIGHT, epochRows, epochs, rateKeys,
-                true);
+                true, Styler.LegendPosition.InsideNE);
         if (rate != null) {
             panels.add(rate);
         }
@@ -152,12 +155,13 @@ public final class Charts {
 
     /** One panel with a series per key, or null when none of the keys has a value. */
     private static XYChart curvePanel(String title, String yTitle, int height, List<Map<String, Object>> rows,
-                                      double[] epochs, List<String> keys, boolean logScale) {
+                                      double[] epochs, List<String> keys, boolean logScale,
+                                      Styler.LegendPosition legendPosition) {
         XYChart chart = new XYChartBuilder().width(CURVE_WIDTH).height(height).title(title).xAxisTitle("epoch")
                 .yAxisTitle(yTitle).build();
         XYStyler styler = chart.getStyler();
         baseStyle(styler);
-        styler.setLegendPosition(Styler.LegendPosition.OutsideE);
+        styler.setLegendPosition(legendPosition);
         styler.setXAxisDecimalPattern("#0.##");
         styler.setMarkerSize(5);
         boolean allPositive = true;
