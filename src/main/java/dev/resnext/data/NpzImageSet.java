@@ -69,12 +69,12 @@ public final class NpzImageSet implements ImageSet {
         INDArray lab = arrays.get(lk);
         if (images.rank() != 3 && images.rank() != 4) {
             throw new ResNeXtException(file + ": " + ik + " must be [N,H,W] or [N,H,W,C], got "
-                    + NpyFiles.shapeString(images.shape()));
+                    + java.util.Arrays.toString(images.shape()));
         }
         int n = (int) images.size(0);
         if (lab.length() != n || (lab.rank() == 2 && lab.size(1) != 1) || lab.rank() > 2) {
             throw new ResNeXtException(file + ": " + lk + " must hold one class index per image ([" + n
-                    + "] or [" + n + ",1]), got " + NpyFiles.shapeString(lab.shape()));
+                    + "] or [" + n + ",1]), got " + java.util.Arrays.toString(lab.shape()));
         }
         int h = (int) images.size(1);
         int w = (int) images.size(2);
