@@ -1,0 +1,158 @@
+package dev.resnext.cli;
+
+import dev.resnext.ResNeXtException;
+import dev.resnext.api.Prediction;
+import dev.resnext.api.ResNeXtClassifier;
+import dev.resnext.data.ImageDecoder;
+import dev.resnext.io.ModelZip;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+
+/** {@code resnext predict}: labels and probabilities for image files. */
+@Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Classify image files (or every image under folders) with a model zip; prints one row per "
+                + "image with the predicted label, its probability and the top-K classes.")
+public final class PredictCommand implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger(PredictCommand.class);
+
+    @Option(names = "--model", required = true, paramLabel = "MODEL.zip", description = "Model zip.")
+    Path model;
+
+    @Parameters(arity = "1..*", paramLabel = "FILE|DIR", description = "Images, or folders searched recursively.")
+    List<Path> inputs;
+
+    @Option(names = "--top", paramLabel = "K", defaultValue = "1", description = "Classes listed per image (default: ${DEFAULT-VALUE}).")
+    int top = 1;
+
+    @Option(names = "--format", paramLabel = "csv|json", defaultValue = "csv", description = "Output format (default: ${DEFAULT-VALUE}).")
+    String format = "csv";
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "32", description = "Batch size (default: ${DEFAULT-VALUE}).")
+    int batch = 32;
+
+    @Option(names = "--skip-unreadable", description = "Skip files that cannot be decoded (reported) instead of failing.")
+    boolean skipUnreadable;
+
+    @Mixin
+    BackendOption backend = new BackendOption();
+
+    @Override
+    public Integer call() {
+        if (top < 1) throw new IllegalArgumentException("--top must be at least 1, was " + top);
+        if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1, was " + batch);
+        String fmt = format.toLowerCase(Locale.ROOT);
+        if (!fmt.equals("csv") && !fmt.equals("json")) {
+            throw new IllegalArgumentException("--format must be csv or json, was " + format);
+        }
+        List<Path> files = collect(inputs);
+        backend.initialize();
+        ResNeXtClassifier clf = ResNeXtClassifier.of(ModelZip.load(model));
+        int k = Math.min(top, clf.labels().size());
+        long start = System.nanoTime();
+        List<Map<String, Object>> rows = new ArrayList<>();
+        List<String> skipped = new ArrayList<>();
+        PrintStream out = System.out;
+        if (fmt.equals("csv")) {
+            StringBuilder header = new StringBuilder("file,label,probability");
+            for (int i = 1; i <= k && k > 1; i++) header.append(",top").append(i).append(",p").append(i);
+            out.println(header);
+        }
+        for (int from = 0; from < files.size(); from += batch) {
+            List<Path> chunk = files.subList(from, Math.min(files.size(), from + batch));
+            List<Path> ok = new ArrayList<>();
+            List<float[]> prepared = new ArrayList<>();
+            for (Path f : chunk) {
+                try {
+                    prepared.add(clf.prepare(ImageDecoder.read(f)));
+                    ok.add(f);
+                } catch (ResNeXtException e) {
+                    if (!skipUnreadable) {
+                        throw new ResNeXtException(e.getMessage() + " (pass --skip-unreadable to skip such files)");
+                    }
+                    skipped.add(f.toString());
+                    log.warn("skipped {}", e.getMessage());
+                }
+            }
+            if (prepared.isEmpty()) continue;
+            List<Prediction> preds = clf.classifyPrepared(prepared);
+            for (int i = 0; i < preds.size(); i++) {
+                Prediction p = preds.get(i);
+                if (fmt.equals("csv")) {
+                    StringBuilder line = new StringBuilder(csv(ok.get(i).toString())).append(',')
+                            .append(csv(p.label())).append(',').append(String.format(Locale.ROOT, "%.6f", p.probability()));
+                    if (k > 1) {
+                        for (Prediction.Scored s : p.top(k)) {
+                            line.append(',').append(csv(s.label())).append(',')
+                                    .append(String.format(Locale.ROOT, "%.6f", s.probability()));
+                        }
+                    }
+                    out.println(line);
+                } else {
+                    Map<String, Object> row = new LinkedHashMap<>();
+                    row.put("file", ok.get(i).toString());
+                    row.put("label", p.label());
+                    row.put("probability", p.probability());
+                    List<Map<String, Object>> topList = new ArrayList<>();
+                    for (Prediction.Scored s : p.top(k)) {
+                        topList.add(Map.of("label", s.label(), "probability", s.probability()));
+                    }
+                    row.put("top", topList);
+                    rows.add(row);
+                }
+            }
+        }
+        double secs = (System.nanoTime() - start) / 1e9;
+        int done = files.size() - skipped.size();
+        log.info(String.format(Locale.ROOT, "classified %d images in %.1f s (%.1f img/s)%s", done, secs, done / secs,
+                skipped.isEmpty() ? "" : "; skipped " + skipped.size() + " unreadable files"));
+        if (fmt.equals("json")) {
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("model", model.toString());
+            result.put("predictions", rows);
+            result.put("skipped", skipped);
+            out.println(Json.write(result));
+        }
+        return 0;
+    }
+
+    private static String csv(String s) {
+        return s.contains(",") || s.contains("\"") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+    }
+
+    static List<Path> collect(List<Path> inputs) {
+        List<Path> files = new ArrayList<>();
+        for (Path p : inputs) {
+            if (Files.isDirectory(p)) {
+                try (Stream<Path> s = Files.walk(p)) {
+                    s.filter(Files::isRegularFile).filter(ImageDecoder::looksLikeImage).sorted().forEach(files::add);
+                } catch (IOException e) {
+                    throw new ResNeXtException("cannot list " + p + ": " + e.getMessage());
+                }
+            } else if (Files.isRegularFile(p)) {
+                files.add(p);
+            } else {
+                throw new ResNeXtException("no such file or folder: " + p);
+            }
+        }
+        if (files.isEmpty()) {
+            throw new ResNeXtException("no images found in " + inputs);
+        }
+        return files;
+    }
+}
