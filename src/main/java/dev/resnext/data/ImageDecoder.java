@@ -27,14 +27,21 @@ public final class ImageDecoder {
     public static final Set<String> EXTENSIONS = Set.of("png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff",
             "pgm", "ppm", "pbm", "webp", "jp2", "dib", "ras", "sr", "exr", "hdr", "pic");
 
+    /** Formats Java's ImageIO reads itself. */
+    private static final Set<String> JAVA_FORMATS = Set.of("png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff");
+
     private ImageDecoder() {
+    }
+
+    private static String extension(Path p) {
+        String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
+        int dot = n.lastIndexOf('.');
+        return dot > 0 ? n.substring(dot + 1) : "";
     }
 
     /** Whether the file name has an image extension. */
     public static boolean looksLikeImage(Path p) {
-        String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
-        int dot = n.lastIndexOf('.');
-        return dot > 0 && EXTENSIONS.contains(n.substring(dot + 1));
+        return EXTENSIONS.contains(extension(p));
     }
 
     /** Decodes a file; throws {@link ResNeXtException} naming the file when it cannot be read. */
@@ -47,6 +54,11 @@ public final class ImageDecoder {
         }
         if (img != null) {
             return fromBufferedImage(img);
+        }
+        if (JAVA_FORMATS.contains(extension(file))) {
+            // ImageIO handles these formats; if it found no valid header, OpenCV will not either
+            throw new ResNeXtException("cannot read image " + file + ": not a valid " + extension(file).toUpperCase(
+                    Locale.ROOT) + " file (damaged or truncated)");
         }
         return readWithOpenCv(file);
     }
