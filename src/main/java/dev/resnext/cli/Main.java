@@ -16,7 +16,8 @@ import java.io.PrintWriter;
  */
 @Command(name = "resnext", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Build, train, save, reuse and fine-tune ResNeXt image classifiers (DL4J).",
-        subcommands = {InfoCommand.class, TrainCommand.class, EvaluateCommand.class, PredictCommand.class,
+        subcommands = {InfoCommand.class, TrainCommand.class, FinetuneCommand.class, EvaluateCommand.class,
+                PredictCommand.class,
                 ImportTorchvisionCommand.class, ForwardCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

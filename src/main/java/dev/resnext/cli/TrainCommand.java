@@ -204,6 +204,11 @@ public final class TrainCommand implements Callable<Integer> {
                 description = "Stop after N epochs without improvement of --monitor (default: 0 = never).")
         int patience;
 
+        @Option(names = "--sampler", paramLabel = "shuffle|balanced", defaultValue = "shuffle",
+                description = "Epoch sampling: shuffle the training set, or draw every class equally often "
+                        + "(default: ${DEFAULT-VALUE}).")
+        String sampler = "shuffle";
+
         @Option(names = "--stop-after", paramLabel = "N", defaultValue = "0", hidden = true,
                 description = "Stop after N epochs of this invocation (testing resume).")
         int stopAfter;
@@ -216,7 +221,15 @@ public final class TrainCommand implements Callable<Integer> {
                     : out.toAbsolutePath().getParent().resolve("checkpoints");
             return new Resolved(new TrainingOptions(epochs, batch, LearningRateSchedule.parseKind(schedule),
                     warmupEpochs, stepEpochs, stepGamma, classWeights, augmentation(), out, ckdir, resume, monitor,
-                    patience, stopAfter));
+                    patience, stopAfter, balancedSampler()));
+        }
+
+        boolean balancedSampler() {
+            return switch (sampler.trim().toLowerCase(Locale.ROOT)) {
+                case "shuffle" -> false;
+                case "balanced" -> true;
+                default -> throw new IllegalArgumentException("--sampler must be shuffle or balanced, was " + sampler);
+            };
         }
 
         Augmentation augmentation() {
@@ -239,14 +252,20 @@ public final class TrainCommand implements Callable<Integer> {
             return new Augmentation(flip, shift, rotate);
         }
 
-        /** The model configuration with the optimizer options applied, channels matched to the data. */
-        ResNeXtConfig applyTo(ResNeXtConfig base, ImageSet data, boolean inputGiven) {
+        /** {@code base} with the optimizer options (optimizer, lr, momentum, weight decay, seed) applied. */
+        ResNeXtConfig applyOptimizer(ResNeXtConfig base) {
             ResNeXtConfig.Builder b = base.toBuilder();
             if (optimizer != null) b.optimizer(optimizer);
             if (lr != null) b.learningRate(lr);
             if (momentum != null) b.momentum(momentum);
             if (weightDecay != null) b.weightDecay(weightDecay);
             if (seed != null) b.seed(seed);
+            return b.build();
+        }
+
+        /** The model configuration with the optimizer options applied, channels matched to the data. */
+        ResNeXtConfig applyTo(ResNeXtConfig base, ImageSet data, boolean inputGiven) {
+            ResNeXtConfig.Builder b = applyOptimizer(base).toBuilder();
             if (!inputGiven && data.size() > 0) {
                 // a grayscale data set trains a grayscale network unless --input says otherwise
                 b.inputChannels(data.decode(0).channels());

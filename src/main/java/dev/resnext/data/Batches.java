@@ -7,6 +7,7 @@ import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.Iterator;
+import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Random;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -71,6 +72,23 @@ public final class Batches implements Iterable<DataSet> {
         return out;
     }
 
+    /**
+     * A class-balanced sample for one epoch: as many images as {@code indices}, each class drawn
+     * equally often (with replacement), in seeded random order.
+     */
+    public static int[] balanced(int[] indices, int[] labelsOfSet, long seed, int epoch) {
+        java.util.Map<Integer, java.util.List<Integer>> byClass = new java.util.TreeMap<>();
+        for (int idx : indices) byClass.computeIfAbsent(labelsOfSet[idx], k -> new java.util.ArrayList<>()).add(idx);
+        List<List<Integer>> groups = new java.util.ArrayList<>(byClass.values());
+        Random rng = new Random(seed * 999_983L + epoch);
+        int[] out = new int[indices.length];
+        for (int i = 0; i < out.length; i++) {
+            List<Integer> g = groups.get(i % groups.size());
+            out[i] = g.get(rng.nextInt(g.size()));
+        }
+        return shuffled(out, seed, epoch);
+    }
+
     /** Number of batches (the last may be smaller). */
     public int count() {
         return (order.length + batchSize - 1) / batchSize;
@@ -97,7 +115,12 @@ public final class Batches implements Iterable<DataSet> {
                 px = augmentation.apply(px, shape.channels(), shape.height(), shape.width(), rng);
             }
             System.arraycopy(px, 0, feat, j * len, len);
-            lab[j * numClasses + images.set().label(idx)] = 1f;
+            if (images.set().multiLabel()) {
+                int[] t = images.set().targets(idx);
+                for (int k = 0; k < numClasses; k++) lab[j * numClasses + k] = t[k];
+            } else {
+                lab[j * numClasses + images.set().label(idx)] = 1f;
+            }
         }
         INDArray f = Nd4j.create(feat, new long[] {n, shape.channels(), shape.height(), shape.width()}, 'c');
         INDArray l = Nd4j.create(lab, new long[] {n, numClasses}, 'c');
@@ -106,6 +129,18 @@ public final class Batches implements Iterable<DataSet> {
             normalizer.transform(ds);
         }
         return ds;
+    }
+
+    /** Whether the images carry multi-label targets. */
+    public boolean multiLabel() {
+        return images.set().multiLabel();
+    }
+
+    /** Target vectors of the visited images, in order (multi-label sets). */
+    public int[][] targets() {
+        int[][] t = new int[order.length][];
+        for (int i = 0; i < t.length; i++) t[i] = images.set().targets(order[i]);
+        return t;
     }
 
     /** Labels of the visited images, in order. */

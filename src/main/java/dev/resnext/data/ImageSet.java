@@ -25,6 +25,21 @@ public interface ImageSet {
     /** What the set is, for logs ("folder data/shapes", "pneumoniamnist.npz split train"). */
     String name();
 
+    /** Whether images carry several 0/1 labels (multi-label) rather than one class. */
+    default boolean multiLabel() {
+        return false;
+    }
+
+    /**
+     * Target vector of image {@code i}: one-hot of {@link #label} for single-label sets, the 0/1
+     * findings for multi-label sets.
+     */
+    default int[] targets(int i) {
+        int[] t = new int[classNames().size()];
+        t[label(i)] = 1;
+        return t;
+    }
+
     /** Number of images per class. */
     default int[] classCounts() {
         int[] counts = new int[classNames().size()];
@@ -50,6 +65,8 @@ public interface ImageSet {
         return new ImageSet() {
             @Override public int size() { return idx.length; }
             @Override public int label(int i) { return parent.label(idx[i]); }
+            @Override public boolean multiLabel() { return parent.multiLabel(); }
+            @Override public int[] targets(int i) { return parent.targets(idx[i]); }
             @Override public List<String> classNames() { return parent.classNames(); }
             @Override public String describe(int i) { return parent.describe(idx[i]); }
             @Override public DecodedImage decode(int i) { return parent.decode(idx[i]); }

@@ -17,13 +17,33 @@ public final class ModelScoring {
      * Probabilities and labels of a scored set.
      *
      * @param probabilities {@code [n][classes]} network outputs (softmax, or sigmoid for multi-label)
-     * @param labels        true class per image
+     * @param labels        true class per image (single-label)
+     * @param targets       true 0/1 findings per image (multi-label), or null
      * @param seconds       time spent in the network and data loading
      */
-    public record Scores(double[][] probabilities, int[] labels, double seconds) {
+    public record Scores(double[][] probabilities, int[] labels, int[][] targets, double seconds) {
         /** Classification metrics of these scores (MedMNIST definitions). */
         public ClassificationMetrics metrics(List<String> classNames) {
             return ClassificationMetrics.compute(probabilities, labels, classNames);
+        }
+
+        /** Multi-label metrics (per-label AUC and their mean, as the MedMNIST evaluator). */
+        public MultiLabelMetrics multiLabelMetrics(List<String> labelNames) {
+            return MultiLabelMetrics.compute(probabilities, targets, labelNames);
+        }
+
+        /** Mean binary cross-entropy over all findings (multi-label validation loss). */
+        public double binaryCrossEntropy() {
+            double sum = 0;
+            long n = 0;
+            for (int i = 0; i < probabilities.length; i++) {
+                for (int k = 0; k < probabilities[i].length; k++) {
+                    double p = Math.min(1 - 1e-7, Math.max(1e-7, probabilities[i][k]));
+                    sum -= targets[i][k] == 1 ? Math.log(p) : Math.log(1 - p);
+                    n++;
+                }
+            }
+            return sum / Math.max(1, n);
         }
 
         /** Images per second. */
@@ -44,6 +64,7 @@ public final class ModelScoring {
                 probs[row++] = r;
             }
         }
-        return new Scores(probs, batches.labels(), (System.nanoTime() - start) / 1e9);
+        return new Scores(probs, batches.labels(), batches.multiLabel() ? batches.targets() : null,
+                (System.nanoTime() - start) / 1e9);
     }
 }

@@ -287,8 +287,8 @@ public final class ResNeXtConfig {
             }
             require(inputHeight >= 1 && inputHeight <= 8192, "inputHeight", "must be in 1..8192, was " + inputHeight);
             require(inputWidth >= 1 && inputWidth <= 8192, "inputWidth", "must be in 1..8192, was " + inputWidth);
-            require(inputChannels >= 1 && inputChannels <= 64, "inputChannels",
-                    "must be in 1..64, was " + inputChannels);
+            require(inputChannels >= 1 && inputChannels <= 4096, "inputChannels",
+                    "must be in 1..4096, was " + inputChannels);
             positive("numClasses", numClasses);
             require(multiLabel || numClasses >= 2, "numClasses",
                     "must be at least 2 for a single-label classifier, was " + numClasses);

@@ -213,12 +213,17 @@ public final class ResNeXtGraphFactory {
     /** Adds global average pooling, the classifier and its loss; returns the loss vertex name. */
     public static String addHead(GraphBuilder g, ResNeXtConfig c, String input, int inChannels) {
         g.addLayer(HEAD_POOL, new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), input);
-        double bound = 1.0 / Math.sqrt(inChannels);
-        g.addLayer(HEAD_FC, new DenseLayer.Builder().nOut(c.getNumClasses()).activation(Activation.IDENTITY)
-                .weightInit(new WeightInitDistribution(new UniformDistribution(-bound, bound)))
-                .biasInit(0.0).hasBias(true).build(), HEAD_POOL);
+        g.addLayer(HEAD_FC, classifier(inChannels, c.getNumClasses()), HEAD_POOL);
         g.addLayer(HEAD_LOSS, lossLayer(c.isMultiLabel(), c.getNumClasses()), HEAD_FC);
         return HEAD_LOSS;
+    }
+
+    /** The classifier (logits) layer: torchvision's Linear init U(+-1/sqrt(fan_in)) for the weights, zero bias. */
+    public static DenseLayer classifier(int inChannels, int classes) {
+        double bound = 1.0 / Math.sqrt(inChannels);
+        return new DenseLayer.Builder().nIn(inChannels).nOut(classes).activation(Activation.IDENTITY)
+                .weightInit(new WeightInitDistribution(new UniformDistribution(-bound, bound)))
+                .biasInit(0.0).hasBias(true).build();
     }
 
     /** The loss layer for single-label (softmax + cross-entropy) or multi-label (sigmoid + binary) heads. */

@@ -7,6 +7,7 @@ import dev.resnext.data.Normalization;
 import dev.resnext.data.PreparedImages;
 import dev.resnext.eval.ClassificationMetrics;
 import dev.resnext.eval.ModelScoring;
+import dev.resnext.eval.MultiLabelMetrics;
 import dev.resnext.io.LoadedModel;
 import dev.resnext.io.ModelMetadata;
 import dev.resnext.io.ModelZip;
@@ -78,6 +79,7 @@ public final class Trainer {
     private final ComputationGraph initialGraph;
     private final DataNormalization initialNormalizer;
     private final Map<String, Object> provenance;
+    private java.util.function.ToDoubleFunction<String> lrFactor = name -> 1.0;
 
     /**
      * @param initialGraph      a network to continue from (fine-tuning), or null to build a fresh one
@@ -96,6 +98,15 @@ public final class Trainer {
 
     public Trainer(ResNeXtConfig config, TrainingData data, TrainingOptions options) {
         this(config, data, options, null, null, null);
+    }
+
+    /**
+     * Scales the learning rate of each layer by {@code factor(vertexName)}, e.g. a lower rate for a
+     * pre-trained backbone than for a new head.
+     */
+    public Trainer withLayerLearningRateFactor(java.util.function.ToDoubleFunction<String> factor) {
+        this.lrFactor = factor;
+        return this;
     }
 
     /** Runs (or resumes) training. */
@@ -130,7 +141,8 @@ public final class Trainer {
             }
             normalizer = initialNormalizer != null ? initialNormalizer
                     : Normalization.fit(train, trainIdx, 5000, config.getSeed());
-            graph = initialGraph != null ? initialGraph : buildGraph(itersPerEpoch);
+            graph = initialGraph != null ? initialGraph : ResNeXtGraphFactory.init(config);
+            configureForTraining(graph, itersPerEpoch);
             state = new TrainingState();
             state.data = new LinkedHashMap<>(data.description());
         }
@@ -183,7 +195,10 @@ public final class Trainer {
     private Map<String, Object> runEpoch(ComputationGraph graph, DataNormalization normalizer, PreparedImages train,
                                          int[] trainIdx, PreparedImages val, int epoch, int itersPerEpoch,
                                          Path ckpt) {
-        Batches batches = new Batches(train, Batches.shuffled(trainIdx, config.getSeed(), epoch),
+        int[] order = options.balancedSampler()
+                ? Batches.balanced(trainIdx, data.train().labels(), config.getSeed(), epoch)
+                : Batches.shuffled(trainIdx, config.getSeed(), epoch);
+        Batches batches = new Batches(train, order,
                 options.batchSize(), config.getNumClasses(), normalizer, options.augmentation(), config.getSeed(),
                 epoch);
         long start = System.nanoTime();
@@ -221,46 +236,75 @@ public final class Trainer {
         double trainSecs = (System.nanoTime() - start) / 1e9;
         ModelScoring.Scores scores = ModelScoring.predict(graph, Batches.inOrder(val, options.batchSize(),
                 config.getNumClasses(), normalizer));
-        ClassificationMetrics m = scores.metrics(data.labels());
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("epoch", epoch + 1);
         row.put("lr", currentLr(graph));
         row.put("train_loss", lossSum / Math.max(1, seen));
-        row.put("val_loss", m.logLoss());
-        row.put("val_accuracy", m.accuracy());
-        row.put("val_balanced_accuracy", m.balancedAccuracy());
-        row.put("val_auc", m.auc());
+        double valLoss;
+        double valAcc;
+        double valBal;
+        double valAuc;
+        if (data.val().multiLabel()) {
+            MultiLabelMetrics m = scores.multiLabelMetrics(data.labels());
+            valLoss = scores.binaryCrossEntropy();
+            valAcc = m.accuracy();
+            valBal = Double.NaN;
+            valAuc = m.auc();
+        } else {
+            ClassificationMetrics m = scores.metrics(data.labels());
+            valLoss = m.logLoss();
+            valAcc = m.accuracy();
+            valBal = m.balancedAccuracy();
+            valAuc = m.auc();
+        }
+        row.put("val_loss", valLoss);
+        row.put("val_accuracy", valAcc);
+        row.put("val_balanced_accuracy", valBal);
+        row.put("val_auc", valAuc);
         row.put("seconds", trainSecs);
         row.put("images_per_second", seen / trainSecs);
         log.info(String.format(Locale.ROOT, "epoch %d/%d: train loss %.4f | val loss %.4f acc %.4f bal.acc %.4f "
                         + "AUC %.4f | %.0f s, %.1f img/s", epoch + 1, options.epochs(), lossSum / Math.max(1, seen),
-                m.logLoss(), m.accuracy(), m.balancedAccuracy(), m.auc(), trainSecs, seen / trainSecs));
+                valLoss, valAcc, valBal, valAuc, trainSecs, seen / trainSecs));
         return row;
     }
 
-    private ComputationGraph buildGraph(int itersPerEpoch) {
-        ComputationGraphConfiguration conf = ResNeXtGraphFactory.build(config);
+    /**
+     * Sets the optimizer with its learning-rate schedule on every trainable layer, and the class
+     * weights on the loss. DL4J creates the updater at the first fit, so this takes effect on an
+     * initialised network as long as it has not been trained in this process yet.
+     */
+    private void configureForTraining(ComputationGraph graph, int itersPerEpoch) {
         int warmup = (int) Math.round(options.warmupEpochs() * itersPerEpoch);
-        LearningRateSchedule schedule = new LearningRateSchedule(options.schedule(), config.getLearningRate(), warmup,
-                options.epochs() * itersPerEpoch, options.stepEpochs() * itersPerEpoch, options.stepGamma());
-        IUpdater updater = switch (config.getOptimizer()) {
-            case SGD -> new Sgd(schedule);
-            case NESTEROV -> new Nesterovs(schedule, config.getMomentum());
-            case ADAM, ADAMW -> new Adam(schedule);
-        };
+        int total = options.epochs() * itersPerEpoch;
+        graph.getConfiguration().setIterationCount(0);
+        graph.getConfiguration().setEpochCount(0);
         double[] weights = classWeights();
-        for (GraphVertex v : conf.getVertices().values()) {
-            if (v instanceof LayerVertex lv && lv.getLayerConf().getLayer() instanceof BaseLayer layer) {
-                layer.setIUpdater(updater.clone());
+        for (org.deeplearning4j.nn.graph.vertex.GraphVertex v : graph.getVertices()) {
+            if (!v.hasLayer() || !(v.getLayer().conf().getLayer() instanceof BaseLayer layer)) {
+                continue; // frozen layers are wrapped and keep their no-op updater
+            }
+            double lr = config.getLearningRate() * lrFactor.applyAsDouble(v.getVertexName());
+            LearningRateSchedule schedule = new LearningRateSchedule(options.schedule(), lr, warmup, total,
+                    options.stepEpochs() * itersPerEpoch, options.stepGamma());
+            IUpdater updater = switch (config.getOptimizer()) {
+                case SGD -> new Sgd(schedule);
+                case NESTEROV -> new Nesterovs(schedule, config.getMomentum());
+                case ADAM, ADAMW -> new Adam(schedule);
+            };
+            layer.setIUpdater(updater);
+            GraphVertex confVertex = graph.getConfiguration().getVertices().get(v.getVertexName());
+            if (confVertex instanceof LayerVertex lv && lv.getLayerConf().getLayer() instanceof BaseLayer cl
+                    && cl != layer) {
+                cl.setIUpdater(updater.clone());
             }
         }
         if (weights != null) {
-            LayerVertex lossVertex = (LayerVertex) conf.getVertices().get(VertexNames.HEAD_LOSS);
-            ((LossLayer) lossVertex.getLayerConf().getLayer()).setLossFn(new LossMCXENT(Nd4j.createFromArray(weights)));
+            var lossLayer = graph.getLayer(VertexNames.HEAD_LOSS).conf().getLayer();
+            if (lossLayer instanceof LossLayer ll) {
+                ll.setLossFn(new LossMCXENT(Nd4j.createFromArray(weights)));
+            }
         }
-        ComputationGraph graph = new ComputationGraph(conf);
-        graph.init();
-        return graph;
     }
 
     /** Loss weights per class, or null for an unweighted loss. */
@@ -269,6 +313,10 @@ public final class Trainer {
         int k = config.getNumClasses();
         if (spec.equalsIgnoreCase("none")) {
             return null;
+        }
+        if (data.train().multiLabel()) {
+            throw new IllegalArgumentException("--class-weights applies to single-label tasks; for multi-label data use "
+                    + "--class-weights none");
         }
         double[] w = new double[k];
         if (spec.equalsIgnoreCase("auto")) {

@@ -18,7 +18,7 @@ public record TrainingData(ImageSet train, ImageSet val, List<String> labels, Ma
             throw new dev.resnext.ResNeXtException("the validation set is empty: " + val.name());
         }
         long present = java.util.Arrays.stream(train.classCounts()).filter(c -> c > 0).count();
-        if (present < 2) {
+        if (!train.multiLabel() && present < 2) {
             throw new dev.resnext.ResNeXtException("the training set " + train.name()
                     + " has only one class; a classifier needs at least two");
         }

@@ -22,11 +22,13 @@ import java.nio.file.Path;
  *                          val_accuracy or val_auc
  * @param patience          epochs without improvement before stopping (0: never stop early)
  * @param stopAfterEpochs   stop (as if killed) after this many epochs of this invocation; for tests
+ * @param balancedSampler   draw every class equally often each epoch (with replacement) instead of
+ *                          shuffling the training set
  */
 public record TrainingOptions(int epochs, int batchSize, LearningRateSchedule.Kind schedule, double warmupEpochs,
                               int stepEpochs, double stepGamma, String classWeights, Augmentation augmentation,
                               Path out, Path checkpointDir, boolean resume, String monitor, int patience,
-                              int stopAfterEpochs) {
+                              int stopAfterEpochs, boolean balancedSampler) {
 
     public TrainingOptions {
         if (epochs < 1) throw new IllegalArgumentException("--epochs must be at least 1, was " + epochs);
@@ -38,6 +40,12 @@ public record TrainingOptions(int epochs, int batchSize, LearningRateSchedule.Ki
         if (!monitor.equals("val_loss") && !monitor.equals("val_accuracy") && !monitor.equals("val_auc")) {
             throw new IllegalArgumentException("--monitor must be val_loss, val_accuracy or val_auc, was " + monitor);
         }
+    }
+
+    /** The same options with another output, checkpoint folder, epoch count and warm-up. */
+    public TrainingOptions withPhase(Path newOut, Path newCheckpointDir, int newEpochs, double newWarmup) {
+        return new TrainingOptions(newEpochs, batchSize, schedule, newWarmup, stepEpochs, stepGamma, classWeights,
+                augmentation, newOut, newCheckpointDir, resume, monitor, patience, stopAfterEpochs, balancedSampler);
     }
 
     /** Whether a larger value of the monitored metric is better. */

@@ -49,7 +49,7 @@ class TrainerTest {
     TrainingOptions options(int epochs, Path out, boolean resume, int stopAfter) {
         return new TrainingOptions(epochs, 32, LearningRateSchedule.Kind.COSINE, 1, 10, 0.1, "none",
                 new Augmentation(true, 0.1, 0), out, dir.resolve("ckpt-" + out.getFileName()), resume,
-                "val_accuracy", 0, stopAfter);
+                "val_accuracy", 0, stopAfter, false);
     }
 
     @Test
@@ -102,7 +102,7 @@ class TrainerTest {
     void classWeightsAutoUseInverseFrequency() {
         TrainingData data = shapes(10, 8);
         Trainer t = new Trainer(smallGray(8), data, new TrainingOptions(1, 8, LearningRateSchedule.Kind.CONSTANT, 0, 1,
-                0.1, "auto", Augmentation.NONE, dir.resolve("w.zip"), dir, false, "val_loss", 0, 0));
+                0.1, "auto", Augmentation.NONE, dir.resolve("w.zip"), dir, false, "val_loss", 0, 0, false));
         double[] w = t.classWeights();
         assertEquals(4, w.length);
         for (double v : w) assertEquals(1.0, v, 1e-9, "balanced classes get weight 1");

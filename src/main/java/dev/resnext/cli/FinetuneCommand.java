@@ -1,0 +1,200 @@
+package dev.resnext.cli;
+
+import dev.resnext.ResNeXtException;
+import dev.resnext.data.DataSources;
+import dev.resnext.data.ImageSet;
+import dev.resnext.data.LabelsCsv;
+import dev.resnext.data.Normalization;
+import dev.resnext.io.LoadedModel;
+import dev.resnext.io.ModelZip;
+import dev.resnext.model.InputShape;
+import dev.resnext.model.ResNeXtConfig;
+import dev.resnext.model.VertexNames;
+import dev.resnext.train.Trainer;
+import dev.resnext.train.TrainingData;
+import dev.resnext.train.TrainingOptions;
+import dev.resnext.transfer.FeatureCache;
+import dev.resnext.transfer.FineTuning;
+import dev.resnext.transfer.FreezePolicy;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code resnext finetune}: transfer learning from a saved model zip. */
+@Command(name = "finetune", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Fine-tune a saved ResNeXt (a trained or imported model zip) on a new image set: new head "
+                + "for the new labels, optional frozen layers, grayscale/RGB and input-size adaptation, "
+                + "class weights or a balanced sampler, single- or multi-label tasks.",
+                "Takes every option of 'train' as well."})
+public final class FinetuneCommand implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger(FinetuneCommand.class);
+
+    @Option(names = "--from", required = true, paramLabel = "MODEL.zip", description = "Model zip to start from.")
+    Path from;
+
+    @Option(names = "--freeze", paramLabel = "none|stem|stage:N|backbone", defaultValue = "none",
+            description = "What keeps its weights (and BN statistics) (default: ${DEFAULT-VALUE}).")
+    String freeze = "none";
+
+    @Option(names = "--two-phase", paramLabel = "E",
+            description = "First train only the head for E epochs, then everything for the remaining epochs "
+                    + "with the backbone at --backbone-lr-factor times the learning rate.")
+    Integer twoPhase;
+
+    @Option(names = "--backbone-lr-factor", paramLabel = "F", defaultValue = "0.1",
+            description = "Learning-rate factor of the pre-trained layers (default: ${DEFAULT-VALUE}; 1 = same as head).")
+    double backboneLrFactor = 0.1;
+
+    @Option(names = "--cache-features", paramLabel = "auto|on|off", defaultValue = "auto",
+            description = "Head-only training: compute the frozen backbone's features once instead of every "
+                    + "epoch (auto: when the backbone is frozen and augmentation is off).")
+    String cacheFeatures = "auto";
+
+    @Option(names = "--labels-csv", paramLabel = "FILE",
+            description = "Multi-label task: CSV with file name then one 0/1 column per finding (--data is the "
+                    + "image folder); trained with sigmoid outputs.")
+    Path labelsCsv;
+
+    @Option(names = "--val-labels-csv", paramLabel = "FILE",
+            description = "Multi-label validation CSV (images in --val, or in --data when --val is not given).")
+    Path valLabelsCsv;
+
+    @Mixin
+    TrainCommand.DataOptions dataOptions = new TrainCommand.DataOptions();
+
+    @Option(names = "--input", paramLabel = "HxWxC",
+            description = "Network input (default: the parent's size with the data's channels).")
+    String input;
+
+    @Mixin
+    TrainCommand.TrainingFlags training = new TrainCommand.TrainingFlags();
+
+    @Mixin
+    BackendOption backend = new BackendOption();
+
+    @Override
+    public Integer call() {
+        FreezePolicy policy = FreezePolicy.parse(freeze);
+        if (twoPhase != null && (twoPhase < 1 || twoPhase >= training.epochs)) {
+            throw new IllegalArgumentException("--two-phase must be between 1 and --epochs - 1, was " + twoPhase);
+        }
+        if (!(backboneLrFactor > 0 && backboneLrFactor <= 10)) {
+            throw new IllegalArgumentException("--backbone-lr-factor must be in (0, 10], was " + backboneLrFactor);
+        }
+        if (dataOptions.data == null) {
+            throw new IllegalArgumentException("--data is required");
+        }
+        TrainingOptions opts = training.resolve().options();
+        backend.initialize();
+        LoadedModel parent = ModelZip.load(from);
+        ResNeXtConfig pc = parent.metadata().config();
+
+        TrainingData data = openData(pc.getSeed());
+        int channels = data.train().decode(0).channels();
+        InputShape shape = input != null ? InputShape.parse(input)
+                : new InputShape(pc.getInputHeight(), pc.getInputWidth(), channels);
+        ResNeXtConfig child = training.applyOptimizer(FineTuning.childConfig(pc, data.labels().size(),
+                data.train().multiLabel(), shape.height(), shape.width(), shape.channels()));
+        policy.boundary(child); // validates stage numbers before any work
+
+        // keep the parent's normaliser when the channels are unchanged (pre-trained weights expect it)
+        DataNormalization normalizer = shape.channels() == pc.getInputChannels() && parent.normalizer() != null
+                ? parent.normalizer() : null;
+        if (normalizer == null) {
+            normalizer = Normalization.fit(new dev.resnext.data.PreparedImages(data.train(), shape), all(data.train()),
+                    5000, child.getSeed());
+        }
+        Map<String, Object> provenance = new LinkedHashMap<>();
+        provenance.put("parent", from.toString());
+        provenance.put("parentModel", pc.getName());
+        provenance.put("parentProvenance", parent.metadata().provenance());
+        provenance.put("freeze", policy.toString());
+
+        Trainer.Result result;
+        if (twoPhase == null) {
+            ComputationGraph graph = FineTuning.prepare(parent, child, policy);
+            result = run(child, data, opts, graph, normalizer, provenance, policy);
+        } else {
+            Path ck = opts.checkpointDir();
+            TrainingOptions p1 = opts.withPhase(opts.out(), ck.resolve("phase1"), twoPhase, opts.warmupEpochs());
+            log.info("phase 1: head only for {} epochs", twoPhase);
+            run(child, data, p1, FineTuning.prepare(parent, child, FreezePolicy.BACKBONE), normalizer, provenance,
+                    FreezePolicy.BACKBONE);
+            LoadedModel phase1 = ModelZip.load(opts.out());
+            TrainingOptions p2 = opts.withPhase(opts.out(), ck.resolve("phase2"), training.epochs - twoPhase, 0);
+            log.info("phase 2: {} for {} epochs, backbone learning rate x{}", policy, p2.epochs(), backboneLrFactor);
+            // the backbone did not change in phase 1 (frozen), so phase 2 starts from the parent plus the new head
+            ComputationGraph graph = FineTuning.prepare(parent, child, policy);
+            copyHead(phase1.graph(), graph);
+            provenance.put("twoPhase", Map.of("headEpochs", twoPhase, "backboneLrFactor", backboneLrFactor));
+            result = run(child, data, p2, graph, normalizer, provenance, policy);
+        }
+        System.out.println(Json.write(TrainCommand.summary(result)));
+        return 0;
+    }
+
+    private Trainer.Result run(ResNeXtConfig child, TrainingData data, TrainingOptions opts, ComputationGraph graph,
+                               DataNormalization normalizer, Map<String, Object> provenance, FreezePolicy policy) {
+        boolean cache = switch (cacheFeatures.toLowerCase(Locale.ROOT)) {
+            case "on" -> true;
+            case "off" -> false;
+            case "auto" -> policy.kind() == FreezePolicy.Kind.BACKBONE && !opts.augmentation().enabled();
+            default -> throw new IllegalArgumentException("--cache-features must be auto, on or off");
+        };
+        if (cache && policy.kind() != FreezePolicy.Kind.BACKBONE) {
+            throw new IllegalArgumentException("--cache-features on needs --freeze backbone (or --two-phase)");
+        }
+        if (cache) {
+            return FeatureCache.train(child, data, opts, graph, normalizer, provenance);
+        }
+        return new Trainer(child, data, opts, graph, normalizer, provenance)
+                .withLayerLearningRateFactor(name -> name.startsWith("head.") ? 1.0 : backboneLrFactor)
+                .run();
+    }
+
+    private static void copyHead(ComputationGraph from, ComputationGraph to) {
+        to.getLayer(VertexNames.HEAD_FC).setParam("W", from.getLayer(VertexNames.HEAD_FC).getParam("W").dup());
+        to.getLayer(VertexNames.HEAD_FC).setParam("b", from.getLayer(VertexNames.HEAD_FC).getParam("b").dup());
+    }
+
+    private TrainingData openData(long seed) {
+        Path dataPath = dataOptions.data;
+        if (labelsCsv != null) {
+            ImageSet train = LabelsCsv.read(labelsCsv, dataPath, null);
+            ImageSet val;
+            Map<String, Object> desc = new LinkedHashMap<>();
+            desc.put("train", train.name());
+            if (valLabelsCsv != null) {
+                val = LabelsCsv.read(valLabelsCsv, dataOptions.val != null ? Path.of(dataOptions.val) : dataPath,
+                        train.classNames());
+                desc.put("val", val.name());
+            } else {
+                var s = dev.resnext.data.Splits.stratified(train.labels(), dataOptions.valFraction, seed);
+                val = train.subset(s.val(), train.name() + " (held-out)");
+                train = train.subset(s.train(), train.name() + " (training part)");
+                desc.put("val", "random split of the training data");
+                desc.put("valFraction", dataOptions.valFraction);
+                desc.put("splitSeed", seed);
+            }
+            return new TrainingData(train, val, train.classNames(), desc);
+        }
+        ImageSet all = DataSources.open(dataPath, dataOptions.split, null, dataOptions.skipUnreadable);
+        return dataOptions.split(all, dataPath, seed);
+    }
+
+    private static int[] all(ImageSet set) {
+        int[] idx = new int[set.size()];
+        for (int i = 0; i < idx.length; i++) idx[i] = i;
+        return idx;
+    }
+}
