@@ -4,6 +4,7 @@ import dev.resnext.ResNeXtException;
 import dev.resnext.data.Augmentation;
 import dev.resnext.data.DataSources;
 import dev.resnext.data.ImageSet;
+import dev.resnext.data.RotationPretext;
 import dev.resnext.data.Splits;
 import dev.resnext.model.OptimizerKind;
 import dev.resnext.model.ResNeXtConfig;
@@ -42,12 +43,24 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     BackendOption backend = new BackendOption();
 
+    @Option(names = "--pretext", paramLabel = "rotation",
+            description = "Self-supervised pre-training: ignore the labels and learn to predict image rotations "
+                    + "(0/90/180/270); fine-tune the result with 'finetune'.")
+    String pretext;
+
     @Override
     public Integer call() {
         TrainingFlags.Resolved r = training.resolve();
         Path dataPath = dataOptions.data != null ? dataOptions.data : Path.of("data/shapes");
         backend.initialize();
         ImageSet all = DataSources.open(dataPath, dataOptions.split, null, dataOptions.skipUnreadable);
+        if (pretext != null) {
+            if (!pretext.equalsIgnoreCase("rotation")) {
+                throw new IllegalArgumentException("--pretext must be rotation, was " + pretext);
+            }
+            all = new RotationPretext(all);
+            dataOptions.val = null; // the pretext task is validated on held-out images of the same set
+        }
         if (model.classes != null && model.classes != all.classNames().size()) {
             throw new ResNeXtException("--classes " + model.classes + " does not match the data, which has "
                     + all.classNames().size() + " classes " + all.classNames());
