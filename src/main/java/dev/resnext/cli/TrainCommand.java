@@ -60,6 +60,7 @@ public final class TrainCommand implements Callable<Integer> {
             }
             all = new RotationPretext(all);
             dataOptions.val = null; // the pretext task is validated on held-out images of the same set
+            dataOptions.holdOutOnly = true;
         }
         if (model.classes != null && model.classes != all.classNames().size()) {
             throw new ResNeXtException("--classes " + model.classes + " does not match the data, which has "
@@ -110,6 +111,9 @@ public final class TrainCommand implements Callable<Integer> {
                 description = "Skip non-image files in image folders (reported) instead of failing.")
         boolean skipUnreadable;
 
+        /** Validate on a held-out part of the training data even when the .npz has a val split. */
+        boolean holdOutOnly;
+
         /** Training and validation sets, and how they were chosen. */
         TrainingData split(ImageSet all, Path dataPath, long seed) {
             ImageSet trainSet = all;
@@ -126,7 +130,7 @@ public final class TrainCommand implements Callable<Integer> {
                     throw new ResNeXtException("--val: not found: " + val);
                 }
                 desc.put("val", valSet.name());
-            } else if (DataSources.isNpz(dataPath) && npzHasSplit(dataPath, "val")) {
+            } else if (!holdOutOnly && DataSources.isNpz(dataPath) && npzHasSplit(dataPath, "val")) {
                 valSet = DataSources.open(dataPath, "val", trainSet.classNames(), skipUnreadable);
                 desc.put("val", valSet.name());
             } else {
