@@ -76,7 +76,7 @@ class ResNeXtClassifierTest {
             List<Future<Boolean>> results = new ArrayList<>();
             for (int t = 0; t < 8; t++) {
                 results.add(pool.submit(() -> {
-                    for (int rep = 0; rep < 3; rep++) {
+                    for (int rep = 0; rep < 2; rep++) {
                         for (int i = 0; i < images.size(); i++) {
                             double[] got = clf.classify(SyntheticShapes.draw(images.label(i), 16, 3, i / 4))
                                     .probabilities();
