@@ -154,6 +154,21 @@ class ExplainCommandTest {
         assertFalse(Files.exists(out) && Files.list(out).findAny().isPresent(), "no files written");
     }
 
+    @Test
+    void helpListsTheCommandAndItsOptions() {
+        CliRunner.Result top = CliRunner.run("--help");
+        assertEquals(0, top.code(), top.err());
+        assertTrue(top.out().contains("explain"), top.out());
+        CliRunner.Result help = CliRunner.run("explain", "--help");
+        assertEquals(0, help.code(), help.err());
+        for (String option : new String[] {"--model", "--out", "--class", "--alpha", "--json", "Grad-CAM"}) {
+            assertTrue(help.out().contains(option), option + " in " + help.out());
+        }
+        CliRunner.Result evaluate = CliRunner.run("evaluate", "--help");
+        assertTrue(evaluate.out().contains("--choose-threshold"), evaluate.out());
+        assertTrue(evaluate.out().contains("--threshold-split"), evaluate.out());
+    }
+
     private static void assertOneLineError(CliRunner.Result r, String expected) {
         assertNotEquals(0, r.code(), r.out() + r.err());
         String errors = r.errorLines();
