@@ -1,5 +1,6 @@
 package dev.resnext.cli;
 
+import dev.resnext.ResNeXtException;
 import dev.resnext.data.Batches;
 import dev.resnext.data.DataSources;
 import dev.resnext.data.ImageSet;
@@ -7,6 +8,8 @@ import dev.resnext.data.PreparedImages;
 import dev.resnext.eval.Charts;
 import dev.resnext.eval.ClassificationMetrics;
 import dev.resnext.eval.ModelScoring;
+import dev.resnext.eval.OperatingPointReport;
+import dev.resnext.eval.Thresholds;
 import dev.resnext.io.LoadedModel;
 import dev.resnext.io.ModelZip;
 import dev.resnext.model.InputShape;
@@ -45,6 +48,21 @@ public final class EvaluateCommand implements Callable<Integer> {
             description = "Binary tasks: decide the positive class when its probability exceeds T (default 0.5).")
     Double threshold;
 
+    @Option(names = "--choose-threshold", paramLabel = "youden|sensitivity:S",
+            description = "Binary tasks: choose the threshold on validation data (--threshold-data), maximising "
+                    + "Youden's J or at the highest threshold reaching sensitivity S, and report sensitivity and "
+                    + "specificity at it on the validation and the test data.")
+    String chooseThreshold;
+
+    @Option(names = "--threshold-data", paramLabel = "DIR|FILE.npz",
+            description = "Validation images for --choose-threshold (default: the --data .npz, split "
+                    + "--threshold-split).")
+    Path thresholdData;
+
+    @Option(names = "--threshold-split", paramLabel = "NAME", defaultValue = "val",
+            description = "Split of a --threshold-data .npz (default: ${DEFAULT-VALUE}).")
+    String thresholdSplit = "val";
+
     @Option(names = "--batch", paramLabel = "N", defaultValue = "64", description = "Batch size (default: ${DEFAULT-VALUE}).")
     int batch = 64;
 
@@ -69,24 +87,74 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (threshold != null && !(threshold > 0 && threshold < 1)) {
             throw new IllegalArgumentException("--threshold must be between 0 and 1, was " + threshold);
         }
+        ThresholdMethod method = chooseThreshold == null ? null : ThresholdMethod.parse(chooseThreshold);
+        if (method != null && threshold != null) {
+            throw new IllegalArgumentException("give either --threshold or --choose-threshold, not both");
+        }
+        Path validationPath = thresholdData;
+        if (method != null && validationPath == null) {
+            if (!DataSources.isNpz(data)) {
+                throw new IllegalArgumentException("--choose-threshold needs validation images: --threshold-data "
+                        + "DIR|FILE.npz");
+            }
+            validationPath = data;
+        }
+        if (thresholdData != null && method == null && threshold == null) {
+            throw new IllegalArgumentException("--threshold-data is used with --choose-threshold or --threshold");
+        }
         backend.initialize();
         LoadedModel m = ModelZip.load(model);
         ResNeXtConfig c = m.metadata().config();
+        boolean binary = c.getNumClasses() == 2 && !c.isMultiLabel();
+        if (method != null && !binary) {
+            throw new ResNeXtException("--choose-threshold needs a binary model (2 classes); this model has "
+                    + c.getNumClasses() + (c.isMultiLabel() ? " labels (multi-label)" : " classes"));
+        }
         ImageSet set = DataSources.open(data, split, m.metadata().labels(), skipUnreadable);
+        Thresholds.OperatingPoint chosen = null;
+        ImageSet validationSet = null;
+        if (validationPath != null && binary) {
+            if (isSameData(validationPath, thresholdSplit, data, split)) {
+                log.warn("the threshold is chosen on the evaluated data itself ({}); its test figures are then "
+                        + "optimistic", validationPath);
+            }
+            validationSet = DataSources.open(validationPath, thresholdSplit, m.metadata().labels(), skipUnreadable);
+            ModelScoring.Scores v = ModelScoring.predict(m.graph(), Batches.inOrder(new PreparedImages(validationSet,
+                    new InputShape(c.getInputHeight(), c.getInputWidth(), c.getInputChannels())), batch,
+                    c.getNumClasses(), m.normalizer()));
+            chosen = method == null
+                    ? Thresholds.evaluate(positiveScores(v.probabilities()), positives(v.labels()), threshold)
+                    : method.choose(v.probabilities(), v.labels());
+            log.info(String.format(Locale.ROOT, "threshold %s on %s: %.6f (sensitivity %.4f, specificity %.4f)",
+                    method == null ? "fixed" : "chosen", validationSet.name(), chosen.threshold(),
+                    chosen.sensitivity(), chosen.specificity()));
+        }
+        Double decisionThreshold = method != null ? Double.valueOf(chosen.threshold()) : threshold;
         PreparedImages images = new PreparedImages(set, new InputShape(c.getInputHeight(), c.getInputWidth(),
                 c.getInputChannels()));
         ModelScoring.Scores scores = ModelScoring.predict(m.graph(), Batches.inOrder(images, batch,
                 c.getNumClasses(), m.normalizer()));
         log.info(String.format(Locale.ROOT, "scored %d images in %.1f s (%.1f img/s)", set.size(), scores.seconds(),
                 scores.imagesPerSecond()));
-        ClassificationMetrics metrics = threshold == null
+        ClassificationMetrics metrics = decisionThreshold == null
                 ? ClassificationMetrics.compute(scores.probabilities(), scores.labels(), m.metadata().labels())
                 : ClassificationMetrics.compute(scores.probabilities(), scores.labels(), m.metadata().labels(),
-                threshold);
+                decisionThreshold);
+        OperatingPointReport operatingPoint = null;
+        if (binary && decisionThreshold != null) {
+            operatingPoint = new OperatingPointReport(method == null ? "fixed" : method.toString(),
+                    metrics.classNames().get(1), metrics.threshold(),
+                    validationSet == null ? null : validationSet.name(), chosen,
+                    validationSet == null ? 0 : validationSet.size(), OperatingPointReport.testPoint(metrics),
+                    metrics.n());
+        }
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("model", model.toString());
         result.put("data", set.name());
         result.putAll(metrics.toMap());
+        if (operatingPoint != null) {
+            result.put("operatingPoint", operatingPoint.toMap());
+        }
         result.put("imagesPerSecond", scores.imagesPerSecond());
         if (out != null) {
             dev.resnext.io.AtomicFiles.writeString(out.resolve("metrics.json"), Json.write(result));
@@ -97,7 +165,68 @@ public final class EvaluateCommand implements Callable<Integer> {
             log.info("wrote {}, {} and {}", out.resolve("metrics.json"), out.resolve("confusion-matrix.png"),
                     out.resolve("roc.png"));
         }
-        System.out.println(json ? Json.write(result) : metrics.toText());
+        System.out.println(json ? Json.write(result)
+                : operatingPoint == null ? metrics.toText() : metrics.toText() + "\n" + operatingPoint.toText());
         return 0;
+    }
+
+    /** Whether the validation data is the evaluated data (same folder, or same file and split). */
+    private static boolean isSameData(Path validation, String validationSplit, Path test, String testSplit) {
+        try {
+            if (!java.nio.file.Files.isSameFile(validation, test)) {
+                return false;
+            }
+        } catch (java.io.IOException e) {
+            return false;
+        }
+        return !DataSources.isNpz(test) || validationSplit.equals(testSplit);
+    }
+
+    private static double[] positiveScores(double[][] probabilities) {
+        double[] s = new double[probabilities.length];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = probabilities[i][1];
+        }
+        return s;
+    }
+
+    private static boolean[] positives(int[] labels) {
+        boolean[] p = new boolean[labels.length];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = labels[i] == 1;
+        }
+        return p;
+    }
+
+    /** How {@code --choose-threshold} picks the threshold: Youden's J, or a target sensitivity. */
+    record ThresholdMethod(Double targetSensitivity) {
+        static ThresholdMethod parse(String spec) {
+            String s = spec.trim().toLowerCase(Locale.ROOT);
+            if (s.equals("youden")) {
+                return new ThresholdMethod(null);
+            }
+            if (s.startsWith("sensitivity:")) {
+                try {
+                    double t = Double.parseDouble(s.substring("sensitivity:".length()));
+                    if (t > 0 && t <= 1) {
+                        return new ThresholdMethod(t);
+                    }
+                } catch (NumberFormatException ignored) {
+                    // reported below
+                }
+            }
+            throw new IllegalArgumentException("--choose-threshold must be youden or sensitivity:S with S in (0, 1] "
+                    + "(e.g. sensitivity:0.90), was '" + spec + "'");
+        }
+
+        Thresholds.OperatingPoint choose(double[][] probabilities, int[] labels) {
+            return targetSensitivity == null ? Thresholds.youden(probabilities, labels)
+                    : Thresholds.forSensitivity(probabilities, labels, targetSensitivity);
+        }
+
+        @Override
+        public String toString() {
+            return targetSensitivity == null ? "youden" : "sensitivity:" + targetSensitivity;
+        }
     }
 }

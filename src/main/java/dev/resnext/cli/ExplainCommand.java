@@ -1,0 +1,186 @@
+package dev.resnext.cli;
+
+import dev.resnext.ResNeXtException;
+import dev.resnext.data.DecodedImage;
+import dev.resnext.data.ImageDecoder;
+import dev.resnext.data.ImageOps;
+import dev.resnext.explain.GradCam;
+import dev.resnext.explain.HeatmapOverlay;
+import dev.resnext.io.LoadedModel;
+import dev.resnext.io.ModelMetadata;
+import dev.resnext.io.ModelZip;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code resnext explain}: Grad-CAM heat-map overlays for image files. */
+@Command(name = "explain", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Grad-CAM heat maps: for each image, which regions of the last stage's activations speak for "
+                + "the predicted class (or --class), drawn over the original image as DIR/<name>.gradcam.png.",
+                "For this head (average pooling, linear classifier) the Grad-CAM weights are exactly the "
+                        + "classifier's weights divided by the map area, so no back-propagation is needed."})
+public final class ExplainCommand implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger(ExplainCommand.class);
+
+    @Option(names = "--model", required = true, paramLabel = "MODEL.zip", description = "Model zip.")
+    Path model;
+
+    @Parameters(arity = "1..*", paramLabel = "FILE", description = "Image files.")
+    List<Path> files;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Folder for the overlay PNGs.")
+    Path out;
+
+    @Option(names = "--class", paramLabel = "NAME|INDEX",
+            description = "Class to explain, by name or index (default: each image's predicted class).")
+    String targetClass;
+
+    @Option(names = "--alpha", paramLabel = "A", defaultValue = "0.5",
+            description = "Weight of the heat map over the image, 0..1 (default: ${DEFAULT-VALUE}).")
+    double alpha = HeatmapOverlay.DEFAULT_ALPHA;
+
+    @Option(names = "--json", description = "Print one JSON object instead of CSV lines.")
+    boolean json;
+
+    @Mixin
+    BackendOption backend = new BackendOption();
+
+    @Override
+    public Integer call() {
+        if (!(alpha >= 0 && alpha <= 1)) {
+            throw new IllegalArgumentException("--alpha must be between 0 and 1, was " + alpha);
+        }
+        if (Files.exists(out) && !Files.isDirectory(out)) {
+            throw new ResNeXtException("--out " + out + " is a file, not a folder");
+        }
+        List<Path> outputs = outputPaths(files, out);
+        backend.initialize();
+        LoadedModel m = ModelZip.load(model);
+        List<String> labels = m.metadata().labels().isEmpty()
+                ? ModelMetadata.indexLabels(m.metadata().config().getNumClasses()) : m.metadata().labels();
+        int classIndex = targetClass == null ? -1 : resolveClass(targetClass, labels);
+        GradCam cam = GradCam.of(m);
+
+        // first every image is decoded and explained, so that a bad file stops the command before any output
+        long start = System.nanoTime();
+        List<GradCam.Result> results = new ArrayList<>();
+        for (Path f : files) {
+            results.add(cam.explain(ImageOps.toInput(ImageDecoder.read(f), cam.inputShape()), classIndex));
+        }
+        List<Path> written = new ArrayList<>();
+        try {
+            for (int i = 0; i < files.size(); i++) {
+                DecodedImage img = ImageDecoder.read(files.get(i));
+                HeatmapOverlay.writePng(outputs.get(i), HeatmapOverlay.render(img, results.get(i).map(), alpha));
+                written.add(outputs.get(i));
+            }
+        } catch (RuntimeException e) {
+            for (Path p : written) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // best effort; the error below is what matters
+                }
+            }
+            throw e;
+        }
+        log.info(String.format(Locale.ROOT, "explained %d images in %.1f s (Grad-CAM on %s)", files.size(),
+                (System.nanoTime() - start) / 1e9, cam.layer()));
+
+        PrintStream stdout = System.out;
+        if (json) {
+            List<Map<String, Object>> rows = new ArrayList<>();
+            for (int i = 0; i < files.size(); i++) {
+                GradCam.Result r = results.get(i);
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("file", files.get(i).toString());
+                row.put("class", labels.get(r.classIndex()));
+                row.put("classIndex", r.classIndex());
+                row.put("probability", r.probability());
+                row.put("predicted", labels.get(r.predictedClass()));
+                row.put("predictedProbability", r.probabilities()[r.predictedClass()]);
+                row.put("mapSize", List.of(r.height(), r.width()));
+                row.put("output", outputs.get(i).toString());
+                rows.add(row);
+            }
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("model", model.toString());
+            result.put("layer", cam.layer());
+            result.put("alpha", alpha);
+            result.put("heatmaps", rows);
+            stdout.println(Json.write(result));
+        } else {
+            stdout.println("file,class,probability,output");
+            for (int i = 0; i < files.size(); i++) {
+                GradCam.Result r = results.get(i);
+                stdout.println(csv(files.get(i).toString()) + "," + csv(labels.get(r.classIndex())) + ","
+                        + String.format(Locale.ROOT, "%.6f", r.probability()) + "," + csv(outputs.get(i).toString()));
+            }
+        }
+        return 0;
+    }
+
+    /** Class by exact name first, else by index. */
+    static int resolveClass(String spec, List<String> labels) {
+        int byName = labels.indexOf(spec);
+        if (byName >= 0) {
+            return byName;
+        }
+        int index;
+        try {
+            index = Integer.parseInt(spec.trim());
+        } catch (NumberFormatException e) {
+            throw new ResNeXtException("unknown class '" + spec + "'; the model's classes are "
+                    + String.join(", ", labels));
+        }
+        if (index < 0 || index >= labels.size()) {
+            throw new ResNeXtException("class index " + index + " is out of range: the model has " + labels.size()
+                    + " classes (0.." + (labels.size() - 1) + ": " + String.join(", ", labels) + ")");
+        }
+        return index;
+    }
+
+    /** {@code DIR/<name without extension>.gradcam.png} per input; checks the inputs and refuses name clashes. */
+    static List<Path> outputPaths(List<Path> inputs, Path dir) {
+        List<Path> result = new ArrayList<>();
+        Map<Path, Path> seen = new HashMap<>();
+        for (Path f : inputs) {
+            if (Files.isDirectory(f)) {
+                throw new ResNeXtException(f + " is a folder; explain takes image files");
+            }
+            if (!Files.isRegularFile(f)) {
+                throw new ResNeXtException("no such file: " + f);
+            }
+            String name = f.getFileName().toString();
+            int dot = name.lastIndexOf('.');
+            String base = dot > 0 ? name.substring(0, dot) : name;
+            Path target = dir.resolve(base + ".gradcam.png");
+            Path other = seen.put(target, f);
+            if (other != null) {
+                throw new ResNeXtException(other + " and " + f + " would both be written to " + target
+                        + "; explain them in separate runs with different --out folders");
+            }
+            result.add(target);
+        }
+        return result;
+    }
+
+    private static String csv(String s) {
+        return s.contains(",") || s.contains("\"") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+    }
+}
