@@ -168,6 +168,12 @@ class FineTuningTest {
         for (double[] p : s.probabilities()) {
             for (double v : p) assertTrue(v >= 0 && v <= 1, "sigmoid outputs");
         }
+        CliRunner.Result ev = CliRunner.run("evaluate", "--model", out.toString(), "--data", images.toString(),
+                "--labels-csv", csv.toString(), "--json");
+        assertEquals(0, ev.code(), ev.err());
+        var j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(ev.out());
+        assertEquals(metrics.auc(), j.get("auc").asDouble(), 1e-9);
+        assertEquals(3, j.get("perLabel").size());
     }
 
     @Test
