@@ -73,7 +73,8 @@ public final class EvaluateCommand implements Callable<Integer> {
             description = "Also write metrics.json, confusion-matrix.png and roc.png into DIR.")
     Path out;
 
-    @Option(names = "--skip-unreadable", description = "Skip non-image files in folders (reported).")
+    @Option(names = "--skip-unreadable",
+            description = "Skip non-image files and images that cannot be decoded (each is reported) instead of failing.")
     boolean skipUnreadable;
 
     @Mixin
@@ -191,6 +192,9 @@ public final class EvaluateCommand implements Callable<Integer> {
             result.put("operatingPoint", operatingPoint.toMap());
         }
         result.put("imagesPerSecond", scores.imagesPerSecond());
+        if (set instanceof dev.resnext.data.FolderImageSet f && !f.skipped().isEmpty()) {
+            result.put("skipped", f.skipped());
+        }
         if (out != null) {
             dev.resnext.io.AtomicFiles.writeString(out.resolve("metrics.json"), Json.write(result));
             Charts.writeConfusionMatrix(out.resolve("confusion-matrix.png"), metrics.confusionMatrix(),

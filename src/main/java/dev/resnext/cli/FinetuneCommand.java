@@ -95,6 +95,8 @@ public final class FinetuneCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--data is required");
         }
         TrainingOptions opts = training.resolve().options();
+        dataOptions.check();
+        Outputs.checkWritable(opts);
         backend.initialize();
         LoadedModel parent = ModelZip.load(from);
         ResNeXtConfig pc = parent.metadata().config();
@@ -120,6 +122,7 @@ public final class FinetuneCommand implements Callable<Integer> {
         provenance.put("parentProvenance", parent.metadata().provenance());
         provenance.put("freeze", policy.toString());
 
+        Outputs.removeLeftovers(opts);
         Trainer.Result result;
         if (twoPhase == null) {
             ComputationGraph graph = FineTuning.prepare(parent, child, policy);
@@ -188,7 +191,7 @@ public final class FinetuneCommand implements Callable<Integer> {
             }
             return new TrainingData(train, val, train.classNames(), desc);
         }
-        ImageSet all = DataSources.open(dataPath, dataOptions.split, null, dataOptions.skipUnreadable);
+        ImageSet all = dataOptions.open(dataPath, dataOptions.split, null);
         return dataOptions.split(all, dataPath, seed);
     }
 

@@ -49,6 +49,11 @@ public final class Main implements Runnable {
 
     /** The configured picocli command line. */
     public static CommandLine commandLine() {
+        if (System.getProperty(CRASH_DUMPS) == null && !"1".equals(System.getenv("RESNEXT_DEBUG"))) {
+            // DL4J writes a memory crash dump into the working folder on out-of-memory; a failed job
+            // writes nothing (RESNEXT_DEBUG=1 keeps the dumps)
+            System.setProperty(CRASH_DUMPS, "false");
+        }
         CommandLine cli = new CommandLine(new Main());
         cli.setCaseInsensitiveEnumValuesAllowed(true);
         cli.setParameterExceptionHandler((ex, args) -> {
@@ -68,8 +73,8 @@ public final class Main implements Runnable {
                 return ex instanceof IllegalArgumentException ? EXIT_USAGE : EXIT_INPUT;
             }
             if (causedByOutOfMemory(ex)) {
-                err.println("error: out of memory; lower --batch (or the input size), or raise RESNEXT_HEAP/"
-                        + "RESNEXT_OFFHEAP");
+                err.println(OUT_OF_MEMORY);
+                if (debug) ex.printStackTrace(err);
                 return EXIT_INPUT;
             }
             err.println("error: internal error: " + ex);
@@ -77,8 +82,28 @@ public final class Main implements Runnable {
             ex.printStackTrace(err);
             return EXIT_INTERNAL;
         });
+        // An OutOfMemoryError thrown by the command itself is an Error, which picocli does not pass to
+        // the exception handler: catch it here so that it also ends in one line, not a stack trace.
+        CommandLine.IExecutionStrategy run = new CommandLine.RunLast();
+        cli.setExecutionStrategy(parseResult -> {
+            try {
+                return run.execute(parseResult);
+            } catch (OutOfMemoryError e) {
+                PrintWriter err = cli.getErr();
+                err.println(OUT_OF_MEMORY);
+                if ("1".equals(System.getenv("RESNEXT_DEBUG"))) e.printStackTrace(err);
+                err.flush();
+                return EXIT_INPUT;
+            }
+        });
         return cli;
     }
+
+    private static final String CRASH_DUMPS = "org.deeplearning4j.crash.reporting.enabled";
+
+    /** The one line printed when a job runs out of (heap or native) memory. */
+    static final String OUT_OF_MEMORY = "error: out of memory; lower --batch (or the input size), or raise "
+            + "RESNEXT_HEAP (Java heap) / RESNEXT_OFFHEAP (native memory)";
 
     private static boolean isUserError(Throwable ex) {
         return ex instanceof ResNeXtException || ex instanceof IllegalArgumentException

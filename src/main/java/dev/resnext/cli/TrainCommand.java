@@ -3,6 +3,7 @@ package dev.resnext.cli;
 import dev.resnext.ResNeXtException;
 import dev.resnext.data.Augmentation;
 import dev.resnext.data.DataSources;
+import dev.resnext.data.FolderImageSet;
 import dev.resnext.data.ImageSet;
 import dev.resnext.data.RotationPretext;
 import dev.resnext.data.Splits;
@@ -19,7 +20,9 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -51,9 +54,12 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         TrainingFlags.Resolved r = training.resolve();
+        dataOptions.check();
+        // fail now, not after the first epoch, when the outputs cannot be written; nothing is created here
+        Outputs.checkWritable(r.options());
         Path dataPath = dataOptions.data != null ? dataOptions.data : Path.of("data/shapes");
         backend.initialize();
-        ImageSet all = DataSources.open(dataPath, dataOptions.split, null, dataOptions.skipUnreadable);
+        ImageSet all = dataOptions.open(dataPath, dataOptions.split, null);
         if (pretext != null) {
             if (!pretext.equalsIgnoreCase("rotation")) {
                 throw new IllegalArgumentException("--pretext must be rotation, was " + pretext);
@@ -68,8 +74,13 @@ public final class TrainCommand implements Callable<Integer> {
         }
         ResNeXtConfig config = training.applyTo(model.resolve("small"), all, model.input != null);
         TrainingData data = dataOptions.split(all, dataPath, config.getSeed());
+        Outputs.removeLeftovers(r.options());
         Trainer.Result result = new Trainer(config, data, r.options()).run();
-        System.out.println(Json.write(summary(result)));
+        Map<String, Object> summary = summary(result);
+        if (!dataOptions.skipped.isEmpty()) {
+            summary.put("skipped", dataOptions.skipped);
+        }
+        System.out.println(Json.write(summary));
         return 0;
     }
 
@@ -108,11 +119,31 @@ public final class TrainCommand implements Callable<Integer> {
         double valFraction = 0.15;
 
         @Option(names = "--skip-unreadable",
-                description = "Skip non-image files in image folders (reported) instead of failing.")
+                description = "Skip non-image files and images that cannot be decoded (each is reported) instead of "
+                        + "failing.")
         boolean skipUnreadable;
 
         /** Validate on a held-out part of the training data even when the .npz has a val split. */
         boolean holdOutOnly;
+
+        /** Files skipped so far (with the reason). */
+        final List<String> skipped = new ArrayList<>();
+
+        /** Checks the options that need no data. */
+        void check() {
+            if (!(valFraction > 0 && valFraction < 1)) {
+                throw new IllegalArgumentException("--val-fraction must be between 0 and 1 (exclusive), was "
+                        + valFraction);
+            }
+        }
+
+        ImageSet open(Path path, String split, List<String> classNames) {
+            ImageSet set = DataSources.open(path, split, classNames, skipUnreadable);
+            if (set instanceof FolderImageSet f) {
+                skipped.addAll(f.skipped());
+            }
+            return set;
+        }
 
         /** Training and validation sets, and how they were chosen. */
         TrainingData split(ImageSet all, Path dataPath, long seed) {
@@ -123,15 +154,15 @@ public final class TrainCommand implements Callable<Integer> {
             if (val != null) {
                 Path vp = Path.of(val);
                 if (Files.exists(vp)) {
-                    valSet = DataSources.open(vp, "val", trainSet.classNames(), skipUnreadable);
+                    valSet = open(vp, "val", trainSet.classNames());
                 } else if (DataSources.isNpz(dataPath) && !val.contains("/") && !val.endsWith(".npz")) {
-                    valSet = DataSources.open(dataPath, val, trainSet.classNames(), skipUnreadable);
+                    valSet = open(dataPath, val, trainSet.classNames());
                 } else {
                     throw new ResNeXtException("--val: not found: " + val);
                 }
                 desc.put("val", valSet.name());
             } else if (!holdOutOnly && DataSources.isNpz(dataPath) && npzHasSplit(dataPath, "val")) {
-                valSet = DataSources.open(dataPath, "val", trainSet.classNames(), skipUnreadable);
+                valSet = open(dataPath, "val", trainSet.classNames());
                 desc.put("val", valSet.name());
             } else {
                 Splits.Split s = Splits.stratified(trainSet.labels(), valFraction, seed);

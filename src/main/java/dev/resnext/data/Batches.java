@@ -169,11 +169,12 @@ public final class Batches implements Iterable<DataSet> {
                         Object item;
                         try {
                             item = batch(b);
-                        } catch (RuntimeException e) {
+                        } catch (RuntimeException | Error e) {
+                            // errors too (e.g. OutOfMemoryError): the consumer must see them, not wait forever
                             item = e;
                         }
                         queue.put(item);
-                        if (item instanceof RuntimeException) return;
+                        if (item instanceof Throwable) return;
                     }
                 } catch (InterruptedException ignored) {
                     Thread.currentThread().interrupt();
@@ -195,6 +196,9 @@ public final class Batches implements Iterable<DataSet> {
                 Object item = queue.take();
                 taken++;
                 if (item instanceof RuntimeException e) {
+                    throw e;
+                }
+                if (item instanceof Error e) {
                     throw e;
                 }
                 return (DataSet) item;

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 /**
@@ -23,17 +24,20 @@ public final class FolderImageSet implements ImageSet {
     private final List<String> classes;
     private final List<Path> files;
     private final int[] labels;
+    private final List<String> skipped;
 
-    private FolderImageSet(Path root, List<String> classes, List<Path> files, int[] labels) {
+    private FolderImageSet(Path root, List<String> classes, List<Path> files, int[] labels, List<String> skipped) {
         this.root = root;
         this.classes = List.copyOf(classes);
         this.files = List.copyOf(files);
         this.labels = labels;
+        this.skipped = List.copyOf(skipped);
     }
 
     /**
-     * Scans {@code root}. Files without an image extension are refused (one line naming the first),
-     * unless {@code skipUnreadable}, which skips and reports them.
+     * Scans {@code root} and decodes every image once. Files without an image extension, and images
+     * that cannot be decoded (damaged, truncated), are refused with one line naming the first, unless
+     * {@code skipUnreadable}, which skips them, logs each and lists them in {@link #skipped()}.
      *
      * @param requiredClasses when not null, the class names the set must use (e.g. a model's labels):
      *                        folders must be a subset of them
@@ -69,9 +73,9 @@ public final class FolderImageSet implements ImageSet {
             }
             labelSpace = requiredClasses;
         }
-        List<Path> files = new ArrayList<>();
-        List<Integer> labels = new ArrayList<>();
-        List<Path> skipped = new ArrayList<>();
+        List<Path> candidates = new ArrayList<>();
+        List<Integer> candidateLabels = new ArrayList<>();
+        List<String> skipped = new ArrayList<>();
         for (Path d : classDirs) {
             int label = labelSpace.indexOf(d.getFileName().toString());
             List<Path> inClass;
@@ -88,22 +92,63 @@ public final class FolderImageSet implements ImageSet {
                         throw new ResNeXtException("not an image file: " + f
                                 + " (remove it, or pass --skip-unreadable to skip such files)");
                     }
-                    skipped.add(f);
+                    skipped.add(f + " (not an image file)");
                     continue;
                 }
-                files.add(f);
-                labels.add(label);
+                candidates.add(f);
+                candidateLabels.add(label);
                 kept++;
             }
             if (kept == 0) {
                 throw new ResNeXtException("class folder " + d + " has no images");
             }
         }
+        // Decode every image once now, so that a damaged file is reported before training starts
+        // (not hours later, in the batch-loading thread), and --skip-unreadable can drop it.
+        long t0 = System.nanoTime();
+        String[] problems = new String[candidates.size()];
+        IntStream.range(0, candidates.size()).parallel().forEach(i -> {
+            try {
+                ImageDecoder.read(candidates.get(i));
+            } catch (ResNeXtException | IllegalArgumentException e) {
+                problems[i] = e.getMessage();
+            }
+        });
+        List<Path> files = new ArrayList<>();
+        List<Integer> labels = new ArrayList<>();
+        int[] keptPerClass = new int[labelSpace.size()];
+        for (int i = 0; i < candidates.size(); i++) {
+            if (problems[i] != null) {
+                if (!skipUnreadable) {
+                    throw new ResNeXtException(problems[i] + " (remove it, or pass --skip-unreadable to skip "
+                            + "unreadable files)");
+                }
+                skipped.add(problems[i]);
+                continue;
+            }
+            files.add(candidates.get(i));
+            labels.add(candidateLabels.get(i));
+            keptPerClass[candidateLabels.get(i)]++;
+        }
+        for (Path d : classDirs) {
+            if (keptPerClass[labelSpace.indexOf(d.getFileName().toString())] == 0) {
+                throw new ResNeXtException("class folder " + d + " has no readable images (all were skipped)");
+            }
+        }
+        log.debug("checked {} images in {} ms", candidates.size(), (System.nanoTime() - t0) / 1_000_000);
         if (!skipped.isEmpty()) {
-            log.warn("skipped {} non-image files, e.g. {}", skipped.size(), skipped.get(0));
+            log.warn("skipped {} unreadable files in {}:", skipped.size(), root);
+            for (String s : skipped) {
+                log.warn("  skipped {}", s);
+            }
         }
         return new FolderImageSet(root, labelSpace, files,
-                labels.stream().mapToInt(Integer::intValue).toArray());
+                labels.stream().mapToInt(Integer::intValue).toArray(), skipped);
+    }
+
+    /** Files that were skipped (with the reason), when scanned with {@code skipUnreadable}. */
+    public List<String> skipped() {
+        return skipped;
     }
 
     @Override public int size() { return files.size(); }

@@ -5,12 +5,17 @@ import org.datavec.image.loader.NativeImageLoader;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 import java.awt.image.BufferedImage;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
@@ -48,7 +53,7 @@ public final class ImageDecoder {
     public static DecodedImage read(Path file) {
         BufferedImage img;
         try {
-            img = ImageIO.read(file.toFile());
+            img = readWithImageIo(file);
         } catch (IOException | RuntimeException e) {
             throw new ResNeXtException("cannot read image " + file + ": " + reason(e));
         }
@@ -61,6 +66,39 @@ public final class ImageDecoder {
                     Locale.ROOT) + " file (damaged or truncated)");
         }
         return readWithOpenCv(file);
+    }
+
+    /**
+     * {@code ImageIO.read}, except that a JPEG that ends early is an error: ImageIO only warns
+     * ("Truncated File - Missing EOI marker", "premature end of data segment") and returns the
+     * image with the missing rows filled in grey.
+     */
+    private static BufferedImage readWithImageIo(Path file) throws IOException {
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            if (in == null) {
+                throw new IOException("cannot open the file");
+            }
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) {
+                return null;
+            }
+            ImageReader reader = readers.next();
+            try {
+                List<String> warnings = new ArrayList<>();
+                reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+                reader.setInput(in, true, true);
+                BufferedImage img = reader.read(0, reader.getDefaultReadParam());
+                for (String w : warnings) {
+                    String lw = w == null ? "" : w.toLowerCase(Locale.ROOT);
+                    if (lw.contains("premature end") || lw.contains("truncated")) {
+                        throw new IOException("truncated (" + w + ")");
+                    }
+                }
+                return img;
+            } finally {
+                reader.dispose();
+            }
+        }
     }
 
     /** Converts an AWT image (any bit depth, palette, alpha) to a decoded image. */
