@@ -1,7 +1,5 @@
 package dev.resnext.cli;
 
-import dev.resnext.ResNeXtException;
-import dev.resnext.data.DataSources;
 import dev.resnext.data.ImageSet;
 import dev.resnext.data.LabelsCsv;
 import dev.resnext.data.Normalization;
