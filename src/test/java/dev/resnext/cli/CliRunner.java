@@ -18,6 +18,16 @@ public final class CliRunner {
     private CliRunner() {
     }
 
+    /** Asserts a non-zero exit with exactly one "error:" line containing {@code expected}, and no stack trace. */
+    public static void assertOneLineError(Result r, String expected) {
+        org.junit.jupiter.api.Assertions.assertNotEquals(0, r.code(), r.out() + r.err());
+        String errors = r.errorLines();
+        org.junit.jupiter.api.Assertions.assertEquals(1, errors.lines().count(), r.err());
+        org.junit.jupiter.api.Assertions.assertTrue(errors.contains(expected),
+                "expected '" + expected + "' in: " + r.err());
+        org.junit.jupiter.api.Assertions.assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
+    }
+
     public static synchronized Result run(String... args) {
         PrintStream oldOut = System.out;
         ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -26,6 +26,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 
+import static dev.resnext.cli.CliRunner.assertOneLineError;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** {@code evaluate --choose-threshold}: an operating point chosen on validation data, reported on test data. */
@@ -166,11 +167,4 @@ class EvaluateOperatingPointTest {
                 "data not found");
     }
 
-    private static void assertOneLineError(CliRunner.Result r, String expected) {
-        assertNotEquals(0, r.code(), r.out() + r.err());
-        String errors = r.errorLines();
-        assertEquals(1, errors.lines().count(), r.err());
-        assertTrue(errors.contains(expected), "expected '" + expected + "' in: " + r.err());
-        assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
-    }
 }

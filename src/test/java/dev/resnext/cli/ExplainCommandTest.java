@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
+import static dev.resnext.cli.CliRunner.assertOneLineError;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** {@code resnext explain} through the command line on a tiny trained model. */
@@ -169,11 +170,4 @@ class ExplainCommandTest {
         assertTrue(evaluate.out().contains("--threshold-split"), evaluate.out());
     }
 
-    private static void assertOneLineError(CliRunner.Result r, String expected) {
-        assertNotEquals(0, r.code(), r.out() + r.err());
-        String errors = r.errorLines();
-        assertEquals(1, errors.lines().count(), r.err());
-        assertTrue(errors.contains(expected), "expected '" + expected + "' in: " + r.err());
-        assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
-    }
 }

@@ -4,36 +4,18 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 class InfoCommandTest {
 
-    record Result(int code, String out, String err) {
-    }
-
-    static Result run(String... args) {
-        PrintStream oldOut = System.out;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        StringWriter err = new StringWriter();
-        try {
-            System.setOut(new PrintStream(out, true));
-            var cli = Main.commandLine();
-            cli.setErr(new PrintWriter(err, true));
-            int code = cli.execute(args);
-            return new Result(code, out.toString(), err.toString());
-        } finally {
-            System.setOut(oldOut);
-        }
+    static CliRunner.Result run(String... args) {
+        return CliRunner.run(args);
     }
 
     @Test
     void jsonHasTheDocumentedKeys() throws Exception {
-        Result r = run("info", "--model", "resnext50_32x4d", "--json", "--backend", "cpu");
+        CliRunner.Result r = run("info", "--model", "resnext50_32x4d", "--json", "--backend", "cpu");
         assertEquals(0, r.code(), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
         assertEquals("resnext50_32x4d", j.get("model").asText());
@@ -48,7 +30,7 @@ class InfoCommandTest {
 
     @Test
     void overridesApply() throws Exception {
-        Result r = run("info", "--model", "resnext29_8x64d", "--classes", "100", "--input", "64x64x1", "--json");
+        CliRunner.Result r = run("info", "--model", "resnext29_8x64d", "--classes", "100", "--input", "64x64x1", "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
         assertEquals(100, j.get("classes").asInt());
@@ -57,7 +39,7 @@ class InfoCommandTest {
 
     @Test
     void textSummaryMentionsBackend() {
-        Result r = run("info", "--model", "small");
+        CliRunner.Result r = run("info", "--model", "small");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("trainable parameters"));
         assertTrue(r.out().contains("backend CPU"));
@@ -65,28 +47,28 @@ class InfoCommandTest {
 
     @Test
     void badInputGivesOneLineErrors() {
-        Result unknown = run("info", "--model", "resnet50");
+        CliRunner.Result unknown = run("info", "--model", "resnet50");
         assertEquals(Main.EXIT_USAGE, unknown.code());
         assertTrue(unknown.err().startsWith("error: unknown model preset 'resnet50'"), unknown.err());
         assertEquals(1, unknown.err().strip().lines().count(), unknown.err());
 
-        Result classes = run("info", "--model", "small", "--classes", "0");
+        CliRunner.Result classes = run("info", "--model", "small", "--classes", "0");
         assertNotEquals(0, classes.code());
         assertTrue(classes.err().contains("numClasses"), classes.err());
 
-        Result input = run("info", "--input", "abc");
+        CliRunner.Result input = run("info", "--input", "abc");
         assertNotEquals(0, input.code());
         assertTrue(input.err().contains("HxWxC"), input.err());
 
-        Result option = run("info", "--modle", "small");
+        CliRunner.Result option = run("info", "--modle", "small");
         assertEquals(Main.EXIT_USAGE, option.code());
         assertTrue(option.err().startsWith("error: Unknown option"), option.err());
 
-        Result cuda = run("info", "--backend", "cuda");
+        CliRunner.Result cuda = run("info", "--backend", "cuda");
         assertNotEquals(0, cuda.code());
         assertTrue(cuda.err().startsWith("error: --backend cuda"), cuda.err());
 
-        Result config = run("info", "--config", "/nonexistent/model.json");
+        CliRunner.Result config = run("info", "--config", "/nonexistent/model.json");
         assertEquals(Main.EXIT_INPUT, config.code());
         assertTrue(config.err().contains("no such file"), config.err());
     }

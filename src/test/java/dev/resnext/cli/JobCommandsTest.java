@@ -10,6 +10,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import static dev.resnext.cli.CliRunner.assertOneLineError;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** train, evaluate and predict end to end through the command line, on a generated image folder. */
@@ -113,11 +114,4 @@ class JobCommandsTest {
                 corrupt.resolve("circle/0000.png").toString()), "cannot read image");
     }
 
-    private static void assertOneLineError(CliRunner.Result r, String expected) {
-        assertNotEquals(0, r.code(), r.out() + r.err());
-        String errors = r.errorLines();
-        assertEquals(1, errors.lines().count(), r.err());
-        assertTrue(errors.contains(expected), "expected '" + expected + "' in: " + r.err());
-        assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
-    }
 }
