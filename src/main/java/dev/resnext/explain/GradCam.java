@@ -246,6 +246,13 @@ public final class GradCam {
         return best;
     }
 
+    /** The layer configuration inside a frozen wrapper (fine-tuned models freeze up to head.pool). */
+    private static org.deeplearning4j.nn.conf.layers.Layer unfrozen(org.deeplearning4j.nn.conf.layers.Layer l) {
+        if (l instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayer f) return f.getLayer();
+        if (l instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop f) return f.getUnderlying();
+        return l;
+    }
+
     /** Checks that {@code head.pool} averages {@code layer} and {@code head.fc} is an identity dense layer. */
     private static void checkHead(ComputationGraph graph, String layer) {
         ComputationGraphConfiguration conf = graph.getConfiguration();
@@ -255,12 +262,12 @@ public final class GradCam {
         if (graph.getVertex(layer) == null) {
             problem = "it has no vertex " + layer;
         } else if (!(pool instanceof LayerVertex pv)
-                || !(pv.getLayerConf().getLayer() instanceof GlobalPoolingLayer gp)
+                || !(unfrozen(pv.getLayerConf().getLayer()) instanceof GlobalPoolingLayer gp)
                 || gp.getPoolingType() != PoolingType.AVG) {
             problem = VertexNames.HEAD_POOL + " is not a global average pooling layer";
         } else if (!List.of(layer).equals(conf.getVertexInputs().get(VertexNames.HEAD_POOL))) {
             problem = VertexNames.HEAD_POOL + " does not pool " + layer;
-        } else if (!(fc instanceof LayerVertex fv) || !(fv.getLayerConf().getLayer() instanceof DenseLayer dense)
+        } else if (!(fc instanceof LayerVertex fv) || !(unfrozen(fv.getLayerConf().getLayer()) instanceof DenseLayer dense)
                 || !(dense.getActivationFn() instanceof ActivationIdentity)) {
             problem = VertexNames.HEAD_FC + " is not a dense layer with identity activation";
         } else if (!List.of(VertexNames.HEAD_POOL).equals(conf.getVertexInputs().get(VertexNames.HEAD_FC))) {

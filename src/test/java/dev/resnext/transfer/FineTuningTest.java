@@ -177,6 +177,33 @@ class FineTuningTest {
     }
 
     @Test
+    void fineTunedZipWorksWithEvaluatePredictAndExplain() throws Exception {
+        // RGB parent, grayscale folder data: the stem is adapted, the head replaced, the backbone frozen
+        Path images = dir.resolve("gray-shapes");
+        SyntheticShapes.writeFolder(images, 6, 16, 8);
+        Path out = dir.resolve("ft/model.zip");
+        CliRunner.Result ft = CliRunner.run("finetune", "--from", parentZip.toString(), "--data", images.toString(),
+                "--freeze", "backbone", "--epochs", "2", "--batch", "8", "--augment", "none", "--out", out.toString());
+        assertEquals(0, ft.code(), ft.err());
+        LoadedModel m = ModelZip.load(out);
+        assertEquals(1, m.metadata().config().getInputChannels());
+        assertEquals(SyntheticShapes.CLASSES, m.metadata().labels());
+        assertEquals(parentZip.toString(), m.metadata().provenance().get("parent"));
+
+        CliRunner.Result ev = CliRunner.run("evaluate", "--model", out.toString(), "--data", images.toString(), "--json");
+        assertEquals(0, ev.code(), ev.err());
+        assertEquals(24, new com.fasterxml.jackson.databind.ObjectMapper().readTree(ev.out()).get("n").asInt());
+        CliRunner.Result pr = CliRunner.run("predict", "--model", out.toString(), images.resolve("circle").toString());
+        assertEquals(0, pr.code(), pr.err());
+        assertEquals(7, pr.out().strip().lines().count());
+        Path cams = dir.resolve("cams");
+        CliRunner.Result ex = CliRunner.run("explain", "--model", out.toString(),
+                images.resolve("cross/0000.png").toString(), "--out", cams.toString());
+        assertEquals(0, ex.code(), ex.err());
+        assertTrue(Files.exists(cams.resolve("0000.gradcam.png")));
+    }
+
+    @Test
     void badFreezeOptionsAreRefused() {
         assertTrue(CliRunner.run("finetune", "--from", parentZip.toString(), "--data", "data/shapes", "--freeze",
                 "stage:7").errorLines().contains("only 3 stages"));
