@@ -140,7 +140,9 @@ public final class FinetuneCommand implements Callable<Integer> {
             provenance.put("twoPhase", Map.of("headEpochs", twoPhase, "backboneLrFactor", backboneLrFactor));
             result = run(child, data, p2, graph, normalizer, provenance, policy);
         }
-        System.out.println(Json.write(TrainCommand.summary(result)));
+        Map<String, Object> summary = TrainCommand.summary(result);
+        summary.put("workers", opts.workers());
+        System.out.println(Json.write(summary));
         return 0;
     }
 
@@ -156,6 +158,10 @@ public final class FinetuneCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--cache-features on needs --freeze backbone (or --two-phase)");
         }
         if (cache) {
+            if (opts.workers() > 1) {
+                log.info("--workers {}: the head is trained on cached features with one worker (milliseconds per "
+                        + "epoch; nothing to parallelise)", opts.workers());
+            }
             return FeatureCache.train(child, data, opts, graph, normalizer, provenance);
         }
         return new Trainer(child, data, opts, graph, normalizer, provenance)

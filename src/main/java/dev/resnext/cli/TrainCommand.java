@@ -77,6 +77,7 @@ public final class TrainCommand implements Callable<Integer> {
         Outputs.removeLeftovers(r.options());
         Trainer.Result result = new Trainer(config, data, r.options()).run();
         Map<String, Object> summary = summary(result);
+        summary.put("workers", r.options().workers());
         if (!dataOptions.skipped.isEmpty()) {
             summary.put("skipped", dataOptions.skipped);
         }
@@ -257,6 +258,12 @@ public final class TrainCommand implements Callable<Integer> {
                         + "(default: ${DEFAULT-VALUE}).")
         String sampler = "shuffle";
 
+        @Option(names = "--workers", paramLabel = "N", defaultValue = "1",
+                description = "Data-parallel training with N model replicas (DL4J ParallelWrapper, parameters "
+                        + "averaged after every round of N batches): one per GPU on CUDA; on the CPU the replicas "
+                        + "share the cores (default: ${DEFAULT-VALUE}).")
+        int workers = 1;
+
         @Option(names = "--stop-after", paramLabel = "N", defaultValue = "0", hidden = true,
                 description = "Stop after N epochs of this invocation (testing resume).")
         int stopAfter;
@@ -269,7 +276,7 @@ public final class TrainCommand implements Callable<Integer> {
                     : out.toAbsolutePath().getParent().resolve("checkpoints");
             return new Resolved(new TrainingOptions(epochs, batch, LearningRateSchedule.parseKind(schedule),
                     warmupEpochs, stepEpochs, stepGamma, classWeights, augmentation(), out, ckdir, resume, monitor,
-                    patience, stopAfter, balancedSampler()));
+                    patience, stopAfter, balancedSampler(), workers));
         }
 
         boolean balancedSampler() {

@@ -138,7 +138,8 @@ public final class Trainer {
             normalizer = initialNormalizer != null ? initialNormalizer
                     : Normalization.fit(train, trainIdx, 5000, config.getSeed());
             graph = initialGraph != null ? initialGraph : ResNeXtGraphFactory.init(config);
-            configureForTraining(graph, itersPerEpoch);
+            // with N workers every replica (and its learning-rate schedule) takes one step per N batches
+            configureForTraining(graph, options.stepsPerEpoch(itersPerEpoch));
             state = new TrainingState();
             state.data = new LinkedHashMap<>(data.description());
         }
@@ -202,7 +203,25 @@ public final class Trainer {
         double lossSum = 0;
         long seen = 0;
         int b = 0;
-        for (DataSet ds : batches) {
+        if (options.workers() > 1) {
+            ParallelEpoch.Outcome o = new ParallelEpoch(options.workers(), log).fit(graph,
+                    new BatchesIterator(batches, options.batchSize(), config.getNumClasses(), data.labels()),
+                    epoch, options.epochs(), batches.count(), batches.size());
+            if (!Double.isFinite(o.badLoss()) || !Double.isFinite(graph.score())
+                    || !Double.isFinite(graph.params().sumNumber().doubleValue())) {
+                double bad = !Double.isFinite(o.badLoss()) ? o.badLoss() : graph.score();
+                throw new ResNeXtException(String.format(Locale.ROOT,
+                        "training diverged: loss is %s at epoch %d, batch %d (of %d workers); lower the learning "
+                                + "rate (--lr, now %s) or add --warmup-epochs, and check the data for bad values. "
+                                + "The last good checkpoint is %s", bad, epoch + 1, Math.max(1, o.badBatch()),
+                        options.workers(), config.getLearningRate(), Files.exists(ckpt) ? ckpt : "(none yet)"));
+            }
+            lossSum = o.lossSum();
+            seen = o.seen();
+        }
+        // single worker: fit batch by batch on this thread (with N workers the epoch was trained above)
+        Iterable<DataSet> serialBatches = options.workers() > 1 ? java.util.List.of() : batches;
+        for (DataSet ds : serialBatches) {
             graph.fit(ds);
             double loss = graph.score();
             int n = (int) ds.getFeatures().size(0);
@@ -359,6 +378,7 @@ public final class Trainer {
         training.put("bestMetric", state.bestMetric);
         training.put("validation", state.bestValidation);
         training.put("batchSize", options.batchSize());
+        training.put("workers", options.workers());
         training.put("optimizer", config.getOptimizer().name());
         training.put("learningRate", config.getLearningRate());
         training.put("schedule", options.schedule().name());
@@ -378,6 +398,11 @@ public final class Trainer {
         log.info(String.format(Locale.ROOT, "%d epochs x %d steps of %d images; %s lr %s (%s), weight decay %s",
                 options.epochs(), itersPerEpoch, options.batchSize(), config.getOptimizer(), config.getLearningRate(),
                 options.schedule().name().toLowerCase(Locale.ROOT), config.getWeightDecay()));
+        if (options.workers() > 1) {
+            log.info("data-parallel training with {} workers (DL4J ParallelWrapper, parameter averaging after every "
+                    + "round of {} batches): {} optimizer steps per epoch", options.workers(), options.workers(),
+                    options.stepsPerEpoch(itersPerEpoch));
+        }
     }
 
     private static double currentLr(ComputationGraph graph) {

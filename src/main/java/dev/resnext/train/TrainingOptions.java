@@ -24,11 +24,13 @@ import java.nio.file.Path;
  * @param stopAfterEpochs   stop (as if killed) after this many epochs of this invocation; for tests
  * @param balancedSampler   draw every class equally often each epoch (with replacement) instead of
  *                          shuffling the training set
+ * @param workers           data-parallel replicas (1: plain training on this thread; more: DL4J's
+ *                          ParallelWrapper with one replica per worker, one per device on CUDA)
  */
 public record TrainingOptions(int epochs, int batchSize, LearningRateSchedule.Kind schedule, double warmupEpochs,
                               int stepEpochs, double stepGamma, String classWeights, Augmentation augmentation,
                               Path out, Path checkpointDir, boolean resume, String monitor, int patience,
-                              int stopAfterEpochs, boolean balancedSampler) {
+                              int stopAfterEpochs, boolean balancedSampler, int workers) {
 
     public TrainingOptions {
         if (epochs < 1) throw new IllegalArgumentException("--epochs must be at least 1, was " + epochs);
@@ -40,12 +42,38 @@ public record TrainingOptions(int epochs, int batchSize, LearningRateSchedule.Ki
         if (!monitor.equals("val_loss") && !monitor.equals("val_accuracy") && !monitor.equals("val_auc")) {
             throw new IllegalArgumentException("--monitor must be val_loss, val_accuracy or val_auc, was " + monitor);
         }
+        if (workers < 1) throw new IllegalArgumentException("--workers must be at least 1, was " + workers);
+    }
+
+    /** Single-worker options (the form used before data-parallel training existed). */
+    public TrainingOptions(int epochs, int batchSize, LearningRateSchedule.Kind schedule, double warmupEpochs,
+                           int stepEpochs, double stepGamma, String classWeights, Augmentation augmentation,
+                           Path out, Path checkpointDir, boolean resume, String monitor, int patience,
+                           int stopAfterEpochs, boolean balancedSampler) {
+        this(epochs, batchSize, schedule, warmupEpochs, stepEpochs, stepGamma, classWeights, augmentation, out,
+                checkpointDir, resume, monitor, patience, stopAfterEpochs, balancedSampler, 1);
+    }
+
+    /** The same options with another number of data-parallel workers. */
+    public TrainingOptions withWorkers(int n) {
+        return new TrainingOptions(epochs, batchSize, schedule, warmupEpochs, stepEpochs, stepGamma, classWeights,
+                augmentation, out, checkpointDir, resume, monitor, patience, stopAfterEpochs, balancedSampler, n);
+    }
+
+    /**
+     * Optimizer steps per epoch for {@code batches} mini-batches: with N workers, ParallelWrapper
+     * hands N batches per round to the N replicas (one each) and averages them, so every replica,
+     * and the learning-rate schedule it carries, advances by one step per round.
+     */
+    public int stepsPerEpoch(int batches) {
+        return (batches + workers - 1) / workers;
     }
 
     /** The same options with another output, checkpoint folder, epoch count and warm-up. */
     public TrainingOptions withPhase(Path newOut, Path newCheckpointDir, int newEpochs, double newWarmup) {
         return new TrainingOptions(newEpochs, batchSize, schedule, newWarmup, stepEpochs, stepGamma, classWeights,
-                augmentation, newOut, newCheckpointDir, resume, monitor, patience, stopAfterEpochs, balancedSampler);
+                augmentation, newOut, newCheckpointDir, resume, monitor, patience, stopAfterEpochs, balancedSampler,
+                workers);
     }
 
     /** Whether a larger value of the monitored metric is better. */
