@@ -16,7 +16,7 @@ import java.io.PrintWriter;
  */
 @Command(name = "resnext", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Build, train, save, reuse and fine-tune ResNeXt image classifiers (DL4J).",
-        subcommands = {InfoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InfoCommand.class, BenchmarkCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(Main.class);
 
