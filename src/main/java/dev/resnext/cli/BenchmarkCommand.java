@@ -1,0 +1,106 @@
+package dev.resnext.cli;
+
+import dev.resnext.backend.BackendInfo;
+import dev.resnext.bench.Benchmark;
+import dev.resnext.bench.BenchmarkMode;
+import dev.resnext.bench.BenchmarkResult;
+import dev.resnext.bench.BenchmarkSpec;
+import dev.resnext.model.ResNeXtConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code resnext benchmark}: images per second and peak memory of inference or training steps. */
+@Command(name = "benchmark", mixinStandardHelpOptions = true,
+        description = {"Time inference or training steps of a model on random data: images/s (median, min, max "
+                + "over the timed steps), time per step, peak resident and off-heap memory, backend and threads.",
+                "Same protocol as shared/reference/torch/bench.py: warm-up steps, then timed steps; a step "
+                        + "disturbed by other processes (more than --max-other cores) is repeated."})
+public final class BenchmarkCommand implements Callable<Integer> {
+
+    @Mixin
+    ModelOptions model = new ModelOptions();
+
+    @Mixin
+    BackendOption backend = new BackendOption();
+
+    @Option(names = "--mode", paramLabel = "infer|train", defaultValue = "infer",
+            description = "infer: forward pass only; train: graph.fit step (default: ${DEFAULT-VALUE}).")
+    String mode;
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "8", description = "Images per step (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--iters", paramLabel = "K", defaultValue = "" + BenchmarkSpec.DEFAULT_ITERS,
+            description = "Timed steps (default: ${DEFAULT-VALUE}).")
+    int iters;
+
+    @Option(names = "--warmup", paramLabel = "W", defaultValue = "" + BenchmarkSpec.DEFAULT_WARMUP,
+            description = "Untimed steps first (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--max-other", paramLabel = "CORES", defaultValue = "" + BenchmarkSpec.DEFAULT_MAX_OTHER,
+            description = "Repeat a timed step during which other processes used more cores than this on average; "
+                    + "negative keeps every step (default: ${DEFAULT-VALUE}).")
+    double maxOther;
+
+    @Option(names = "--quiet-wait", paramLabel = "S", defaultValue = "" + BenchmarkSpec.DEFAULT_QUIET_WAIT,
+            description = "Seconds to wait for a quiet machine before starting (default: ${DEFAULT-VALUE}).")
+    double quietWait;
+
+    @Option(names = "--budget", paramLabel = "S", defaultValue = "" + BenchmarkSpec.DEFAULT_BUDGET,
+            description = "Seconds for the timed steps; fewer steps (at least 3) are timed when the last warm-up "
+                    + "step says they would not fit (default: ${DEFAULT-VALUE}).")
+    double budget;
+
+    @Option(names = "--seed", defaultValue = "123", description = "Seed of the random input and labels.")
+    long seed;
+
+    @Option(names = "--json", description = "Print one JSON object instead of text.")
+    boolean json;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        BenchmarkMode m = switch (mode.toLowerCase(Locale.ROOT)) {
+            case "infer", "inference" -> BenchmarkMode.INFER;
+            case "train", "training" -> BenchmarkMode.TRAIN;
+            default -> throw new IllegalArgumentException("--mode must be infer or train, was '" + mode + "'");
+        };
+        // validate every option before the (slow) backend start
+        ResNeXtConfig config = model.resolve("small");
+        BenchmarkSpec spec = new BenchmarkSpec(config, m, batch, iters, warmup, maxOther, quietWait, budget, seed);
+        BackendInfo info = backend.initialize();
+        PrintStream err = System.err;
+        BenchmarkResult r = new Benchmark(spec, line -> {
+            if (!json) err.println(line);
+        }).run(info);
+        PrintStream out = System.out;
+        if (json) {
+            out.println(Json.write(r.toMap()));
+            return 0;
+        }
+        Map<String, Object> map = r.toMap();
+        out.printf(Locale.ROOT, "%s %s, batch %d, input %s%n", r.model(), r.mode(), r.batch(), r.input());
+        out.printf(Locale.ROOT, "images/s        %.2f median (min %.2f, max %.2f) over %d steps%n",
+                r.imagesPerSecond(), r.imagesPerSecondMin(), r.imagesPerSecondMax(), r.stepSeconds().size());
+        out.printf(Locale.ROOT, "time per step   %.3f s median, %.2f CPU s%n", r.medianSeconds(),
+                r.cpuSecondsMedian());
+        out.printf(Locale.ROOT, "peak RSS        %.0f MB (after build %.0f MB)%n", map.get("peakRssMb"),
+                map.get("rssAfterBuildMb"));
+        out.printf(Locale.ROOT, "peak off-heap   JavaCPP physical %.0f MB, JavaCPP tracked %.0f MB, "
+                        + "ND4J workspaces %.0f MB%n", map.get("peakPhysicalBytesMb"),
+                map.get("peakJavacppTotalBytesMb"), map.get("peakWorkspacesMb"));
+        out.printf(Locale.ROOT, "JVM heap        peak %.0f MB of %.0f MB%n", map.get("peakHeapMb"), map.get("maxHeapMb"));
+        if (r.discarded() > 0 || r.contaminatedKept() > 0) {
+            out.printf(Locale.ROOT, "disturbed steps %d repeated, %d kept (other load up to %.2f cores)%n",
+                    r.discarded(), r.contaminatedKept(), r.otherCoresMax());
+        }
+        out.println("backend         " + info.describe());
+        return 0;
+    }
+}
