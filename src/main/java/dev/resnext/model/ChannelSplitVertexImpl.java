@@ -18,14 +18,19 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  *
  * <p>Forward returns a view of the input's channel range wherever the input already lives in the
  * activation workspace (training), and copies only where DL4J would otherwise free the input
- * early (layer-by-layer inference workspaces). Backward scatters the epsilon into a zero gradient
- * of the input's shape; the graph sums these over the branches.
+ * early (layer-by-layer inference workspaces). The split vertices of one block share a
+ * {@link GroupedBlock}: the first to run in a pass may compute all the block's branch
+ * convolutions at once, and backward they share one input gradient instead of each returning a
+ * zero-filled full-size one for the graph to sum. Without a block (other graph shapes, or the
+ * mechanisms switched off) backward scatters the epsilon into a zero gradient of the input's shape.
  */
 public class ChannelSplitVertexImpl extends BaseGraphVertex {
 
     private final int firstChannel;
     private final int channels;
     private long[] inputShape;
+    private GroupedBlock block;
+    private boolean attached;
 
     public ChannelSplitVertexImpl(ComputationGraph graph, String name, int vertexIndex, int firstChannel,
                                   int channels, DataType dataType) {
@@ -42,6 +47,29 @@ public class ChannelSplitVertexImpl extends BaseGraphVertex {
     @Override
     public Layer getLayer() {
         return null;
+    }
+
+    int getFirstChannel() {
+        return firstChannel;
+    }
+
+    int getChannels() {
+        return channels;
+    }
+
+    void setBlock(GroupedBlock block) {
+        this.block = block;
+        this.attached = true;
+    }
+
+    /** Whether this vertex's block runs its branch convolutions as one grouped convolution. */
+    public boolean isFused() {
+        return block != null && block.isFused();
+    }
+
+    /** Indices of this vertex's channel range in an array of the given rank. */
+    INDArrayIndex[] channelRange(int rank) {
+        return range(rank);
     }
 
     private INDArrayIndex[] range(int rank) {
@@ -68,6 +96,13 @@ public class ChannelSplitVertexImpl extends BaseGraphVertex {
                     + " input channels, got " + in.size(1));
         }
         inputShape = in.shape();
+        if (!attached) {
+            attached = true;
+            GroupedBlock.attach(graph, this);
+        }
+        if (block != null) {
+            block.splitForward(in, workspaceMgr);
+        }
         return workspaceMgr.leverageTo(ArrayType.ACTIVATIONS, in.get(range(in.rank())));
     }
 
@@ -76,6 +111,12 @@ public class ChannelSplitVertexImpl extends BaseGraphVertex {
         if (!canDoBackward()) {
             throw new IllegalStateException("Cannot do backward pass in vertex " + getVertexName()
                     + ": epsilon not set");
+        }
+        if (block != null) {
+            INDArray shared = block.splitBackward(this, epsilon, inputShape, workspaceMgr);
+            if (shared != null) {
+                return new Pair<>(null, new INDArray[] {shared});
+            }
         }
         INDArray grad = workspaceMgr.create(ArrayType.ACTIVATION_GRAD, epsilon.dataType(), inputShape, 'c');
         grad.get(range(inputShape.length)).assign(epsilon);

@@ -9,7 +9,6 @@ import org.deeplearning4j.nn.conf.WorkspaceMode;
 import org.deeplearning4j.nn.conf.distribution.NormalDistribution;
 import org.deeplearning4j.nn.conf.distribution.UniformDistribution;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
-import org.deeplearning4j.nn.conf.graph.MergeVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
@@ -37,7 +36,9 @@ import static dev.resnext.model.VertexNames.*;
  * <p>Topology is torchvision's ("ResNet v1.5", Xie et al. 2017 form (b) realised as (c)-equivalent
  * groups): 1x1 reduce, BN, ReLU; the reduced activations cut into {@code cardinality} channel
  * slices by one {@link ChannelSplitVertex} each; one 3x3 convolution per slice (stride on the
- * 3x3); the branches concatenated back by a {@link MergeVertex}; BN, ReLU, 1x1 expand, BN; a
+ * 3x3, a {@link BranchConvolution}); the branches concatenated back by a {@link ChannelMergeVertex}
+ * (at run time the branches of a block can execute as one grouped convolution, see
+ * {@link GroupedBlock}); BN, ReLU, 1x1 expand, BN; a
  * 1x1 strided convolution plus BN as the shortcut where the shape changes; sum and ReLU.
  * Convolutions have no bias, BN uses eps 1e-5 and momentum 0.1 (DL4J decay 0.9) and stores the
  * variance (not log-std), and every padding is explicit with {@link ConvolutionMode#Truncate}
@@ -184,12 +185,12 @@ public final class ResNeXtGraphFactory {
             String gp = VertexNames.group(p, k, c.getCardinality());
             g.addVertex(gp + ".split", new ChannelSplitVertex(k * groupWidth, groupWidth), p + ".relu1");
             // torchvision initialises the grouped conv with fan_out = all output channels * 3 * 3
-            g.addLayer(gp + ".conv3x3", conv(3, stride, 1, groupWidth, width * 9), gp + ".split");
+            g.addLayer(gp + ".conv3x3", branchConv(stride, groupWidth, width * 9), gp + ".split");
             branches[k] = gp + ".conv3x3";
         }
         String merged = branches[0];
         if (branches.length > 1) {
-            g.addVertex(p + ".merge", new MergeVertex(), branches);
+            g.addVertex(p + ".merge", new ChannelMergeVertex(), branches);
             merged = p + ".merge";
         }
         g.addLayer(p + ".bn2", bn(c, width), merged);
@@ -258,6 +259,18 @@ public final class ResNeXtGraphFactory {
 
     private static ConvolutionLayer conv(int kernel, int stride, int padding, int nOut, int fanOut) {
         return new ConvolutionLayer.Builder(kernel, kernel).stride(stride, stride).padding(padding, padding)
+                .nOut(nOut).hasBias(false).activation(Activation.IDENTITY)
+                .convolutionMode(ConvolutionMode.Truncate)
+                .weightInit(new WeightInitDistribution(new NormalDistribution(0, Math.sqrt(2.0 / fanOut))))
+                .build();
+    }
+
+    /**
+     * One group's 3x3 convolution: a ConvolutionLayer (same parameters) that can run as part of the
+     * block's grouped convolution, see {@link GroupedBlock}.
+     */
+    private static BranchConvolution branchConv(int stride, int nOut, int fanOut) {
+        return (BranchConvolution) new BranchConvolution.Builder(3, 3).stride(stride, stride).padding(1, 1)
                 .nOut(nOut).hasBias(false).activation(Activation.IDENTITY)
                 .convolutionMode(ConvolutionMode.Truncate)
                 .weightInit(new WeightInitDistribution(new NormalDistribution(0, Math.sqrt(2.0 / fanOut))))

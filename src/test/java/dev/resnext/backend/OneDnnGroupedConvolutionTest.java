@@ -1,0 +1,80 @@
+package dev.resnext.backend;
+
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.OpContext;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.Conv2D;
+import org.nd4j.linalg.api.ops.impl.layers.convolution.Conv2DDerivative;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The oneDNN grouped convolution against libnd4j's conv2d run once per group. */
+class OneDnnGroupedConvolutionTest {
+
+    @BeforeAll
+    static void backend() {
+        Backends.initialize(BackendChoice.CPU);
+    }
+
+    private static INDArray group(INDArray a, int g, long width) {
+        return a.get(NDArrayIndex.all(), NDArrayIndex.interval(g * width, (g + 1) * width), NDArrayIndex.all(),
+                NDArrayIndex.all());
+    }
+
+    private static void close(INDArray expected, INDArray actual, String what) {
+        double scale = Math.max(1e-3, expected.amaxNumber().doubleValue());
+        double diff = expected.sub(actual).amaxNumber().doubleValue();
+        assertTrue(diff <= 1e-4 * scale, what + ": max abs difference " + diff + " at scale " + scale);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"2,16,4,9,1", "3,32,4,8,2", "2,64,32,7,1", "1,8,2,5,2"})
+    void matchesPerGroupConvolution(int n, int c, int groups, int h, int stride) {
+        assertTrue(OneDnnGroupedConvolution.available());
+        long gw = c / groups;
+        long oh = (h + 2 - 3) / stride + 1;
+        Nd4j.getRandom().setSeed(7);
+        INDArray x = Nd4j.randn(DataType.FLOAT, n, c, h, h);
+        INDArray w = Nd4j.randn(DataType.FLOAT, c, gw, 3, 3);
+        INDArray dy = Nd4j.randn(DataType.FLOAT, n, c, oh, oh);
+        var geo = new OneDnnGroupedConvolution.Geometry(n, c, h, h, c, oh, oh, groups, 3, 3, stride, stride, 1, 1, 1, 1);
+        LayerWorkspaceMgr mgr = LayerWorkspaceMgr.noWorkspaces();
+        INDArray y = Nd4j.create(DataType.FLOAT, n, c, oh, oh);
+        INDArray dx = Nd4j.create(DataType.FLOAT, n, c, h, h);
+        INDArray dw = Nd4j.create(DataType.FLOAT, c, gw, 3, 3);
+        OneDnnGroupedConvolution.forward(geo, x, w, y, mgr, ArrayType.FF_WORKING_MEM);
+        OneDnnGroupedConvolution.backward(geo, x, w, dy, dx, dw, mgr, ArrayType.BP_WORKING_MEM);
+        for (int g = 0; g < groups; g++) {
+            INDArray xg = group(x, g, gw).dup();
+            INDArray wg = w.get(NDArrayIndex.interval(g * gw, (g + 1) * gw)).dup();
+            INDArray dyg = group(dy, g, gw).dup();
+            OpContext ctx = Nd4j.getExecutioner().buildContext();
+            ctx.setIArguments(3, 3, stride, stride, 1, 1, 1, 1, 0, 0, 1);
+            INDArray yg = Nd4j.create(DataType.FLOAT, n, gw, oh, oh);
+            ctx.setInputArray(0, xg);
+            ctx.setInputArray(1, wg);
+            ctx.setOutputArray(0, yg);
+            Nd4j.exec(new Conv2D(), ctx);
+            close(yg, group(y, g, gw), "forward group " + g);
+            OpContext b = Nd4j.getExecutioner().buildContext();
+            b.setIArguments(3, 3, stride, stride, 1, 1, 1, 1, 0, 0, 1);
+            INDArray dxg = Nd4j.create(DataType.FLOAT, n, gw, h, h);
+            INDArray dwg = Nd4j.create(DataType.FLOAT, gw, gw, 3, 3);
+            b.setInputArray(0, xg);
+            b.setInputArray(1, wg);
+            b.setInputArray(2, dyg);
+            b.setOutputArray(0, dxg);
+            b.setOutputArray(1, dwg);
+            Nd4j.exec(new Conv2DDerivative(), b);
+            close(dxg, group(dx, g, gw), "input gradient group " + g);
+            close(dwg, dw.get(NDArrayIndex.interval(g * gw, (g + 1) * gw)), "weight gradient group " + g);
+        }
+    }
+}
