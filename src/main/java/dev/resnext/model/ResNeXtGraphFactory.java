@@ -161,7 +161,7 @@ public final class ResNeXtGraphFactory {
         g.addLayer(p + ".relu2", relu(), p + ".bn2");
         g.addLayer(p + ".conv3", conv(1, 1, 0, out, out), p + ".relu2");
         BatchNormalization bn3 = c.isZeroInitResidual()
-                ? bnBuilder(c, out).gamma(0.0).build() : bn(c, out);
+                ? OneDnnBatchNormalization.of(bnBuilder(c, out).gamma(0.0).build()) : bn(c, out);
         g.addLayer(p + ".bn3", bn3, p + ".conv3");
 
         String shortcut = input;
@@ -242,7 +242,7 @@ public final class ResNeXtGraphFactory {
     }
 
     private static BatchNormalization bn(ResNeXtConfig c, int channels) {
-        return bnBuilder(c, channels).build();
+        return OneDnnBatchNormalization.of(bnBuilder(c, channels).build());
     }
 
     private static ActivationLayer relu() {
