@@ -217,7 +217,7 @@ public final class ResNeXtGraphFactory {
     }
 
     private static ConvolutionLayer conv(int kernel, int stride, int padding, int nOut, int fanOut) {
-        return new ConvolutionLayer.Builder(kernel, kernel).stride(stride, stride).padding(padding, padding)
+        return new OneDnnConvolution.Builder(kernel, kernel).stride(stride, stride).padding(padding, padding)
                 .nOut(nOut).hasBias(false).activation(Activation.IDENTITY)
                 .convolutionMode(ConvolutionMode.Truncate)
                 .weightInit(new WeightInitDistribution(new NormalDistribution(0, Math.sqrt(2.0 / fanOut))))

@@ -1,5 +1,6 @@
 package dev.resnext.backend;
 
+import dev.resnext.model.OneDnnConvolutionImpl;
 import dev.resnext.model.Presets;
 import dev.resnext.model.ResNeXtConfig;
 import dev.resnext.model.ResNeXtGraphFactory;
@@ -69,6 +70,9 @@ class OneDnnHelpersTest {
             if (layer instanceof ConvolutionLayer) {
                 conv++;
                 check(layer, MKLDNNConvHelper.class, ConvolutionLayer.class, name, problems);
+                if (!(layer instanceof OneDnnConvolutionImpl fast) || !fast.isOneDnn()) {
+                    problems.add(name + " (not on the cached oneDNN convolution)");
+                }
             } else if (layer instanceof BatchNormalization) {
                 bn++;
                 // ours where the layer is a OneDnnBatchNormalization, DL4J's otherwise

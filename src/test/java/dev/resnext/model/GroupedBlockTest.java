@@ -56,12 +56,13 @@ class GroupedBlockTest {
 
     /**
      * A graph whose blocks attach with the given switches (read when a block first runs); "fused"
-     * also selects the oneDNN batch normalisation (read when the graph is built).
+     * also selects the oneDNN batch normalisation and convolutions (read when the graph is built).
      */
     private static ComputationGraph graph(ResNeXtConfig c, boolean fused, boolean shared, INDArray warmInput) {
         System.setProperty(GroupedBlock.FUSED_PROPERTY, String.valueOf(fused));
         System.setProperty(GroupedBlock.SHARED_GRADIENT_PROPERTY, String.valueOf(shared));
         System.setProperty(OneDnnBatchNormHelper.ENABLED_PROPERTY, String.valueOf(fused));
+        System.setProperty(OneDnnConvolutionImpl.ENABLED_PROPERTY, String.valueOf(fused));
         try {
             ComputationGraph g = ResNeXtGraphFactory.init(c);
             g.output(false, warmInput);   // attaches the blocks under these switches
@@ -70,6 +71,7 @@ class GroupedBlockTest {
             System.clearProperty(GroupedBlock.FUSED_PROPERTY);
             System.clearProperty(GroupedBlock.SHARED_GRADIENT_PROPERTY);
             System.clearProperty(OneDnnBatchNormHelper.ENABLED_PROPERTY);
+            System.clearProperty(OneDnnConvolutionImpl.ENABLED_PROPERTY);
         }
     }
 
