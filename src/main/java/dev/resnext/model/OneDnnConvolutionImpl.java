@@ -97,10 +97,32 @@ public class OneDnnConvolutionImpl extends ConvolutionLayer {
         if (!fast(input) || epsilon.dataType() != DataType.FLOAT) {
             return super.backpropGradient(epsilon, workspaceMgr);
         }
-        org.deeplearning4j.nn.conf.layers.ConvolutionLayer c = layerConf();
         INDArray w = getParam(ConvolutionParamInitializer.WEIGHT_KEY);
         INDArray dW = gradientViews.get(ConvolutionParamInitializer.WEIGHT_KEY);
-        INDArray dIn = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, input.dataType(), input.shape(), 'c');
+        INDArray dIn = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, DataType.FLOAT, input.shape(), 'c');
+        if (Boolean.getBoolean("resnext.libnd4jConvBackward")) {
+            libnd4jBackward(w, epsilon, dIn, dW);
+        } else {
+            INDArray x = OneDnn.isDense(input) ? input : workspaceMgr.dup(ArrayType.BP_WORKING_MEM, input, 'c');
+            INDArray dy = OneDnn.isDense(epsilon) ? epsilon : workspaceMgr.dup(ArrayType.BP_WORKING_MEM, epsilon, 'c');
+            INDArray wd = OneDnn.isDense(w) ? w : workspaceMgr.dup(ArrayType.BP_WORKING_MEM, w, 'c');
+            if (OneDnn.isDense(dW)) {
+                OneDnnGroupedConvolution.backward(geometry(x.shape(), 1), x, wd, dy, dIn, dW, workspaceMgr,
+                        ArrayType.BP_WORKING_MEM);
+            } else {
+                INDArray dWd = workspaceMgr.createUninitialized(ArrayType.BP_WORKING_MEM, DataType.FLOAT, dW.shape(), 'c');
+                OneDnnGroupedConvolution.backward(geometry(x.shape(), 1), x, wd, dy, dIn, dWd, workspaceMgr,
+                        ArrayType.BP_WORKING_MEM);
+                dW.assign(dWd);
+            }
+        }
+        Gradient g = new DefaultGradient();
+        g.gradientForVariable().put(ConvolutionParamInitializer.WEIGHT_KEY, dW);
+        return new Pair<>(g, dIn);
+    }
+
+    private void libnd4jBackward(INDArray w, INDArray epsilon, INDArray dIn, INDArray dW) {
+        org.deeplearning4j.nn.conf.layers.ConvolutionLayer c = layerConf();
         if (backwardContext == null) {
             int[] k = c.getKernelSize();
             int[] s = c.getStride();
@@ -117,8 +139,5 @@ public class OneDnnConvolutionImpl extends ConvolutionLayer {
         backwardContext.setOutputArray(0, dIn);
         backwardContext.setOutputArray(1, dW);
         Nd4j.exec(new Conv2DDerivative(), backwardContext);
-        Gradient g = new DefaultGradient();
-        g.gradientForVariable().put(ConvolutionParamInitializer.WEIGHT_KEY, dW);
-        return new Pair<>(g, dIn);
     }
 }

@@ -245,7 +245,8 @@ public final class ResNeXtGraphFactory {
         return OneDnnBatchNormalization.of(bnBuilder(c, channels).build());
     }
 
+    /** Every ReLU follows a BN or the residual sum, its input's only consumer: it may run in place. */
     private static ActivationLayer relu() {
-        return new ActivationLayer.Builder().activation(Activation.RELU).build();
+        return new InPlaceReLU.Builder().build();
     }
 }

@@ -56,13 +56,15 @@ class GroupedBlockTest {
 
     /**
      * A graph whose blocks attach with the given switches (read when a block first runs); "fused"
-     * also selects the oneDNN batch normalisation and convolutions (read when the graph is built).
+     * also selects the oneDNN batch normalisation and convolutions and the in-place ReLU (read when
+     * the graph is built); "not fused" is DL4J's own behaviour throughout.
      */
     private static ComputationGraph graph(ResNeXtConfig c, boolean fused, boolean shared, INDArray warmInput) {
         System.setProperty(GroupedBlock.FUSED_PROPERTY, String.valueOf(fused));
         System.setProperty(GroupedBlock.SHARED_GRADIENT_PROPERTY, String.valueOf(shared));
         System.setProperty(OneDnnBatchNormHelper.ENABLED_PROPERTY, String.valueOf(fused));
         System.setProperty(OneDnnConvolutionImpl.ENABLED_PROPERTY, String.valueOf(fused));
+        System.setProperty(InPlaceReLUImpl.ENABLED_PROPERTY, String.valueOf(fused));
         try {
             ComputationGraph g = ResNeXtGraphFactory.init(c);
             g.output(false, warmInput);   // attaches the blocks under these switches
@@ -72,6 +74,7 @@ class GroupedBlockTest {
             System.clearProperty(GroupedBlock.SHARED_GRADIENT_PROPERTY);
             System.clearProperty(OneDnnBatchNormHelper.ENABLED_PROPERTY);
             System.clearProperty(OneDnnConvolutionImpl.ENABLED_PROPERTY);
+            System.clearProperty(InPlaceReLUImpl.ENABLED_PROPERTY);
         }
     }
 
