@@ -4,20 +4,16 @@ import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.convolution_backward_data;
 import org.bytedeco.dnnl.convolution_backward_weights;
 import org.bytedeco.dnnl.convolution_forward;
-import org.bytedeco.dnnl.engine;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.primitive;
 import org.bytedeco.dnnl.reorder;
 import org.bytedeco.dnnl.stream;
 import org.bytedeco.dnnl.global.dnnl;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -37,19 +33,11 @@ import java.util.Map;
  * <p>Arrays passed in must be float, c-ordered and contiguous (a view with an offset is fine);
  * weights are {@code [outChannels, inChannels/groups, kH, kW]}, which is oneDNN's {@code goihw}.
  * {@link #available()} says whether the native library loaded; callers fall back to per-group
- * convolutions otherwise. Instances of the cached primitives are per thread.
+ * convolutions otherwise. The cached primitives are per thread.
  */
 public final class OneDnnGroupedConvolution {
-    private static final Logger log = LoggerFactory.getLogger(OneDnnGroupedConvolution.class);
-
-    /** Set to "false" to keep the grouped convolutions on DL4J's per-group layers. */
-    public static final String ENABLED_PROPERTY = "resnext.onednn.groupedConv";
-
-    private static volatile Boolean available;
-    private static engine cpuEngine;
     private static final ThreadLocal<Map<Geometry, Plan>> PLANS = ThreadLocal.withInitial(HashMap::new);
     private static final ThreadLocal<Map<ReorderKey, reorder>> REORDERS = ThreadLocal.withInitial(HashMap::new);
-    private static final ThreadLocal<stream> STREAMS = new ThreadLocal<>();
 
     private OneDnnGroupedConvolution() {
     }
@@ -73,34 +61,9 @@ public final class OneDnnGroupedConvolution {
         }
     }
 
-    /**
-     * Whether oneDNN loaded and is not switched off with {@value #ENABLED_PROPERTY}=false. The first
-     * call loads the native library (a few hundred ms); a failure is logged once and remembered.
-     */
+    /** Whether oneDNN is available for grouped convolutions ({@link OneDnn#available()}). */
     public static boolean available() {
-        Boolean a = available;
-        if (a == null) {
-            synchronized (OneDnnGroupedConvolution.class) {
-                a = available;
-                if (a == null) {
-                    a = load();
-                    available = a;
-                }
-            }
-        }
-        return a && !"false".equalsIgnoreCase(System.getProperty(ENABLED_PROPERTY));
-    }
-
-    private static boolean load() {
-        try {
-            cpuEngine = new engine(engine.kind.cpu, 0);
-            cpuEngine.retainReference();
-            log.debug("oneDNN loaded for grouped convolutions");
-            return true;
-        } catch (Throwable t) {
-            log.info("oneDNN (JavaCPP dnnl) not available, grouped convolutions run per group: {}", t.toString());
-            return false;
-        }
+        return OneDnn.available();
     }
 
     /** y = conv(x, w), written into {@code y}. Temporary buffers come from {@code mgr}'s {@code working} memory. */
@@ -184,43 +147,24 @@ public final class OneDnnGroupedConvolution {
         }
     }
 
-    /**
-     * Whether the array's elements are laid out densely in c order (a view with an offset is fine);
-     * strides of size-1 dimensions do not matter.
-     */
+    /** See {@link OneDnn#isDense(INDArray)}. */
     public static boolean isDense(INDArray a) {
-        long[] shape = a.shape();
-        long[] stride = a.stride();
-        long expected = 1;
-        for (int i = shape.length - 1; i >= 0; i--) {
-            if (shape[i] != 1 && stride[i] != expected) {
-                return false;
-            }
-            expected *= shape[i];
-        }
-        return true;
-    }
-
-    private static stream stream() {
-        stream s = STREAMS.get();
-        if (s == null) {
-            s = new stream(cpuEngine);
-            s.retainReference();
-            STREAMS.set(s);
-        }
-        return s;
+        return OneDnn.isDense(a);
     }
 
     private static Plan plan(Geometry g) {
-        if (!available()) {
-            throw new IllegalStateException("oneDNN grouped convolution is not available");
+        if (!OneDnn.available()) {
+            throw new IllegalStateException("oneDNN is not available");
         }
         return PLANS.get().computeIfAbsent(g, Plan::new);
     }
 
-    /** A memory object over an ND4J array's data (no copy). */
     private static memory bind(memory.desc desc, INDArray a) {
-        return new memory(desc, cpuEngine, address(a));
+        return OneDnn.bind(desc, a);
+    }
+
+    private static stream stream() {
+        return OneDnn.stream();
     }
 
     /** The plain array itself, or a reordered copy in the format the primitive wants. */
@@ -239,20 +183,13 @@ public final class OneDnnGroupedConvolution {
     private static memory temp(memory.desc desc, LayerWorkspaceMgr mgr, ArrayType working) {
         long floats = (desc.get_size() + 3) / 4;
         INDArray buf = mgr.createUninitialized(working, DataType.FLOAT, new long[] {floats}, 'c');
-        return new memory(desc, cpuEngine, address(buf));
-    }
-
-    private static Pointer address(INDArray a) {
-        Pointer base = a.data().addressPointer();
-        long bytes = base.position() * base.sizeof() + a.offset() * a.data().getElementSize();
-        // a void* for oneDNN: JavaCPP adds the position in bytes
-        return new Pointer(base).position(bytes);
+        return OneDnn.bind(desc, buf);
     }
 
     private static reorder reorder(memory.desc from, memory.desc to) {
         return REORDERS.get().computeIfAbsent(new ReorderKey(from, to), k -> {
             try (PointerScope temporaries = new PointerScope()) {
-                return Plan.keep(temporaries, new reorder(new reorder.primitive_desc(cpuEngine, from, cpuEngine, to)));
+                return Plan.keep(temporaries, new reorder(new reorder.primitive_desc(OneDnn.engine(), from, OneDnn.engine(), to)));
             }
         });
     }
@@ -301,7 +238,7 @@ public final class OneDnnGroupedConvolution {
                 convolution_forward.desc d = new convolution_forward.desc(dnnl.prop_kind.forward_training,
                         dnnl.algorithm.convolution_direct, any(g.srcDims()), any(g.weightDims()), any(g.dstDims()),
                         strides(), dilations(), padLeft(), g.padRight());
-                fwdPd = keep(temporaries, new convolution_forward.primitive_desc(d, cpuEngine));
+                fwdPd = keep(temporaries, new convolution_forward.primitive_desc(d, OneDnn.engine()));
                 fwd = keep(temporaries, new convolution_forward(fwdPd));
                 fwdSrc = keep(temporaries, fwdPd.src_desc());
                 fwdWeights = keep(temporaries, fwdPd.weights_desc());
@@ -319,7 +256,7 @@ public final class OneDnnGroupedConvolution {
                         dnnl.algorithm.convolution_direct, any(g.srcDims()), any(g.weightDims()), any(g.dstDims()),
                         strides(), dilations(), padLeft(), g.padRight());
                 convolution_backward_data.primitive_desc dpd =
-                        new convolution_backward_data.primitive_desc(dd, cpuEngine, fwdPd);
+                        new convolution_backward_data.primitive_desc(dd, OneDnn.engine(), fwdPd);
                 bdDiffDst = keep(temporaries, dpd.diff_dst_desc());
                 bdWeights = keep(temporaries, dpd.weights_desc());
                 bdDiffSrc = keep(temporaries, dpd.diff_src_desc());
@@ -328,7 +265,7 @@ public final class OneDnnGroupedConvolution {
                         dnnl.algorithm.convolution_direct, any(g.srcDims()), any(g.weightDims()), any(g.dstDims()),
                         strides(), dilations(), padLeft(), g.padRight());
                 convolution_backward_weights.primitive_desc wpd =
-                        new convolution_backward_weights.primitive_desc(wd, cpuEngine, fwdPd);
+                        new convolution_backward_weights.primitive_desc(wd, OneDnn.engine(), fwdPd);
                 bwSrc = keep(temporaries, wpd.src_desc());
                 bwDiffDst = keep(temporaries, wpd.diff_dst_desc());
                 bwDiffWeights = keep(temporaries, wpd.diff_weights_desc());
@@ -348,7 +285,7 @@ public final class OneDnnGroupedConvolution {
         }
 
         /** Keeps a native object alive past the scope that frees the temporaries around it. */
-        static <P extends Pointer> P keep(PointerScope scope, P p) {
+        static <P extends org.bytedeco.javacpp.Pointer> P keep(PointerScope scope, P p) {
             p.retainReference();
             return p;
         }

@@ -2,7 +2,6 @@ package dev.resnext.model;
 
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.Gradient;
-import org.deeplearning4j.nn.layers.convolution.ConvolutionLayer;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -11,11 +10,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import java.util.Map;
 
 /**
- * Runtime layer of {@link BranchConvolution}: a DL4J {@link ConvolutionLayer} that, inside a fused
+ * Runtime layer of {@link BranchConvolution}: a convolution layer that, inside a fused
  * block, returns its slice of the block's grouped convolution instead of convolving its own
- * input (see {@link GroupedBlock}). Outside one, or when a pass is not fused, it is the plain layer.
+ * input (see {@link GroupedBlock}). Outside one, or when a pass is not fused, it is a
+ * {@link OneDnnConvolutionImpl}.
  */
-public class BranchConvolutionImpl extends ConvolutionLayer {
+public class BranchConvolutionImpl extends OneDnnConvolutionImpl {
 
     private GroupedBlock block;
     private int group;

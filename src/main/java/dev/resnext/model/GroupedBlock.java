@@ -1,5 +1,6 @@
 package dev.resnext.model;
 
+import dev.resnext.backend.OneDnn;
 import dev.resnext.backend.OneDnnGroupedConvolution;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
@@ -13,7 +14,6 @@ import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
-import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -440,44 +440,27 @@ final class GroupedBlock {
     private static INDArray adjacentView(INDArray[] parts) {
         INDArray first = parts[0];
         long bytes = first.length() * first.data().getElementSize();
-        long start = address(first);
+        long start = OneDnn.addressOf(first);
         for (int k = 0; k < parts.length; k++) {
             INDArray p = parts[k];
-            if (!OneDnnGroupedConvolution.isDense(p) || address(p) != start + k * bytes
+            if (!OneDnn.isDense(p) || OneDnn.addressOf(p) != start + k * bytes
                     || !Arrays.equals(p.shape(), first.shape())) {
                 return null;
             }
         }
-        // views of views may carry their own DataBuffer object; build on the root buffer
-        DataBuffer root = first.data().originalDataBuffer() != null ? first.data().originalDataBuffer() : first.data();
-        long offset = (start - bufferAddress(root)) / first.data().getElementSize();
         long[] s = first.shape();
-        long[] shape = {s[0] * parts.length, s[1], s[2], s[3]};
-        if (offset < 0 || offset + first.length() * parts.length > root.length()) {
-            return null;
-        }
-        return Nd4j.create(root, shape, Nd4j.getStrides(shape, 'c'), offset, 'c', first.dataType());
+        return OneDnn.viewAt(first, new long[] {s[0] * parts.length, s[1], s[2], s[3]});
     }
 
     /** Whether {@code part}'s first element lies inside {@code whole}'s data. */
     private static boolean within(INDArray part, INDArray whole) {
-        long a = address(part);
-        long start = address(whole);
+        long a = OneDnn.addressOf(part);
+        long start = OneDnn.addressOf(whole);
         return a >= start && a < start + whole.length() * whole.data().getElementSize();
     }
 
-    /** Native address of an array's first element. */
-    private static long address(INDArray a) {
-        return bufferAddress(a.data()) + a.offset() * a.data().getElementSize();
-    }
-
-    private static long bufferAddress(DataBuffer b) {
-        org.bytedeco.javacpp.Pointer p = b.addressPointer();
-        return p.address() + p.position() * p.sizeof();
-    }
-
     private static INDArray contiguous(INDArray a, LayerWorkspaceMgr mgr, ArrayType working) {
-        if (OneDnnGroupedConvolution.isDense(a)) {
+        if (OneDnn.isDense(a)) {
             return a;
         }
         return mgr.dup(working, a, 'c');

@@ -197,7 +197,7 @@ public final class ResNeXtGraphFactory {
         g.addLayer(p + ".relu2", relu(), p + ".bn2");
         g.addLayer(p + ".conv3", conv(1, 1, 0, out, out), p + ".relu2");
         BatchNormalization bn3 = c.isZeroInitResidual()
-                ? bnBuilder(c, out).gamma(0.0).build() : bn(c, out);
+                ? OneDnnBatchNormalization.of(bnBuilder(c, out).gamma(0.0).build()) : bn(c, out);
         g.addLayer(p + ".bn3", bn3, p + ".conv3");
 
         String shortcut = input;
@@ -258,7 +258,7 @@ public final class ResNeXtGraphFactory {
     }
 
     private static ConvolutionLayer conv(int kernel, int stride, int padding, int nOut, int fanOut) {
-        return new ConvolutionLayer.Builder(kernel, kernel).stride(stride, stride).padding(padding, padding)
+        return new OneDnnConvolution.Builder(kernel, kernel).stride(stride, stride).padding(padding, padding)
                 .nOut(nOut).hasBias(false).activation(Activation.IDENTITY)
                 .convolutionMode(ConvolutionMode.Truncate)
                 .weightInit(new WeightInitDistribution(new NormalDistribution(0, Math.sqrt(2.0 / fanOut))))
@@ -283,10 +283,11 @@ public final class ResNeXtGraphFactory {
     }
 
     private static BatchNormalization bn(ResNeXtConfig c, int channels) {
-        return bnBuilder(c, channels).build();
+        return OneDnnBatchNormalization.of(bnBuilder(c, channels).build());
     }
 
+    /** Every ReLU follows a BN or the residual sum, its input's only consumer: it may run in place. */
     private static ActivationLayer relu() {
-        return new ActivationLayer.Builder().activation(Activation.RELU).build();
+        return new InPlaceReLU.Builder().build();
     }
 }

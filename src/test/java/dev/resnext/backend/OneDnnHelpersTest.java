@@ -1,5 +1,6 @@
 package dev.resnext.backend;
 
+import dev.resnext.model.OneDnnConvolutionImpl;
 import dev.resnext.model.Presets;
 import dev.resnext.model.ResNeXtConfig;
 import dev.resnext.model.ResNeXtGraphFactory;
@@ -26,11 +27,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Guards the biggest speed lever: DL4J's oneDNN layer helpers. M2.1 ships them off and drops them
+ * Guards the biggest speed levers: the oneDNN layer helpers. M2.1 ships DL4J's off and drops them
  * silently when its environment class lookup fails (see {@code org.nd4j.nativeblas.Nd4jCpu}); without
  * them ResNeXt-50 runs 5-9 times slower. This test fails if any convolution, batch normalisation or
- * pooling layer of a built graph runs without its oneDNN helper, or fell back to the built-in code
- * after a helper error, in a forward pass or a training step.
+ * pooling layer of a built graph runs without its oneDNN helper (batch normalisation: this project's
+ * {@link OneDnnBatchNormHelper}), or fell back to the built-in code after a helper error, in a
+ * forward pass or a training step.
  */
 class OneDnnHelpersTest {
 
@@ -61,15 +63,24 @@ class OneDnnHelpersTest {
         int conv = 0;
         int bn = 0;
         int pool = 0;
+        int ownBn = 0;
         List<String> problems = new ArrayList<>();
         for (Layer layer : graph.getLayers()) {
             String name = layer.conf().getLayer().getLayerName();
             if (layer instanceof ConvolutionLayer) {
                 conv++;
                 check(layer, MKLDNNConvHelper.class, ConvolutionLayer.class, name, problems);
+                if (!(layer instanceof OneDnnConvolutionImpl fast) || !fast.isOneDnn()) {
+                    problems.add(name + " (not on the cached oneDNN convolution)");
+                }
             } else if (layer instanceof BatchNormalization) {
                 bn++;
-                check(layer, MKLDNNBatchNormHelper.class, BatchNormalization.class, name, problems);
+                // ours where the layer is a OneDnnBatchNormalization, DL4J's otherwise
+                check(layer, layer.getHelper() instanceof OneDnnBatchNormHelper ? OneDnnBatchNormHelper.class
+                        : MKLDNNBatchNormHelper.class, BatchNormalization.class, name, problems);
+                if (layer.getHelper() instanceof OneDnnBatchNormHelper) {
+                    ownBn++;
+                }
             } else if (layer instanceof SubsamplingLayer) {
                 pool++;
                 check(layer, MKLDNNSubsamplingHelper.class, SubsamplingLayer.class, name, problems);
@@ -77,6 +88,7 @@ class OneDnnHelpersTest {
         }
         assertTrue(conv > 10 && bn > 5, "expected many conv and BN layers, got " + conv + " and " + bn);
         assertEquals(1, pool, "the ImageNet stem has one max pool");
+        assertEquals(bn, ownBn, "batch normalisation should run on OneDnnBatchNormHelper");
         assertTrue(problems.isEmpty(), problems.size() + " layers without a working oneDNN helper, e.g. "
                 + problems.subList(0, Math.min(5, problems.size())));
     }

@@ -1,0 +1,142 @@
+package dev.resnext.backend;
+
+import org.bytedeco.dnnl.engine;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.stream;
+import org.bytedeco.javacpp.Pointer;
+import org.nd4j.linalg.api.buffer.DataBuffer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Shared plumbing for calling oneDNN (JavaCPP's {@code dnnl} preset) on ND4J arrays: loading, the
+ * CPU engine, one stream per thread, and binding an array's memory to a oneDNN memory object
+ * without copying. See {@link OneDnnGroupedConvolution} and {@link OneDnnBatchNormHelper}.
+ */
+public final class OneDnn {
+    private static final Logger log = LoggerFactory.getLogger(OneDnn.class);
+
+    /** Set to "false" to keep every layer on DL4J's own implementations. */
+    public static final String ENABLED_PROPERTY = "resnext.onednn";
+
+    private static volatile Boolean loaded;
+    private static engine cpuEngine;
+    private static final ThreadLocal<stream> STREAMS = new ThreadLocal<>();
+
+    private OneDnn() {
+    }
+
+    /**
+     * Whether oneDNN loaded and is not switched off with {@value #ENABLED_PROPERTY}=false. The first
+     * call loads the native library (a few hundred ms); a failure is logged once and remembered.
+     */
+    public static boolean available() {
+        Boolean l = loaded;
+        if (l == null) {
+            synchronized (OneDnn.class) {
+                l = loaded;
+                if (l == null) {
+                    l = load();
+                    loaded = l;
+                }
+            }
+        }
+        return l && !"false".equalsIgnoreCase(System.getProperty(ENABLED_PROPERTY));
+    }
+
+    /** Whether {@code property} is not set to "false" (for the per-mechanism switches). */
+    static boolean enabled(String property) {
+        return !"false".equalsIgnoreCase(System.getProperty(property));
+    }
+
+    private static boolean load() {
+        try {
+            cpuEngine = new engine(engine.kind.cpu, 0);
+            cpuEngine.retainReference();
+            return true;
+        } catch (Throwable t) {
+            log.info("oneDNN (JavaCPP dnnl) not available, DL4J's own layers run instead: {}", t.toString());
+            return false;
+        }
+    }
+
+    static engine engine() {
+        if (!available()) {
+            throw new IllegalStateException("oneDNN is not available");
+        }
+        return cpuEngine;
+    }
+
+    /** This thread's stream. */
+    static stream stream() {
+        stream s = STREAMS.get();
+        if (s == null) {
+            s = new stream(engine());
+            s.retainReference();
+            STREAMS.set(s);
+        }
+        return s;
+    }
+
+    /** A oneDNN memory object over an ND4J array's data (no copy). */
+    static memory bind(memory.desc desc, INDArray a) {
+        return new memory(desc, engine(), pointer(a));
+    }
+
+    /**
+     * A void* to an array's first element (JavaCPP adds a plain Pointer's position in bytes). In
+     * ND4J M2.1 a view's offset lives in its own DataBuffer, whose address already includes it
+     * ({@code INDArray.offset()} is that same offset, not to be added again).
+     */
+    static Pointer pointer(INDArray a) {
+        Pointer base = a.data().addressPointer();
+        return new Pointer(base).position(base.position() * base.sizeof());
+    }
+
+    /** Native address of an array's first element (see {@link #pointer(INDArray)}). */
+    public static long addressOf(INDArray a) {
+        return bufferAddress(a.data());
+    }
+
+    private static long bufferAddress(DataBuffer b) {
+        Pointer p = b.addressPointer();
+        return p.address() + p.position() * p.sizeof();
+    }
+
+    /**
+     * A c-order array of {@code shape} starting at {@code first}'s first element and extending past
+     * it in the same buffer (e.g. several parameter arrays that follow each other), or null when the
+     * buffer is too short. Views of views may carry their own DataBuffer, so this builds on the root.
+     */
+    public static INDArray viewAt(INDArray first, long[] shape) {
+        DataBuffer root = first.data().originalDataBuffer() != null ? first.data().originalDataBuffer() : first.data();
+        long offset = (addressOf(first) - bufferAddress(root)) / first.data().getElementSize();
+        long length = 1;
+        for (long s : shape) {
+            length *= s;
+        }
+        if (offset < 0 || offset + length > root.length()) {
+            return null;
+        }
+        return Nd4j.create(root, shape, Nd4j.getStrides(shape, 'c'), offset, 'c', first.dataType());
+    }
+
+    /**
+     * Whether the array's elements are laid out densely in c order (a view with an offset is fine);
+     * strides of size-1 dimensions do not matter.
+     */
+    public static boolean isDense(INDArray a) {
+        long[] shape = a.shape();
+        long[] stride = a.stride();
+        long expected = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            if (shape[i] != 1 && stride[i] != expected) {
+                return false;
+            }
+            expected *= shape[i];
+        }
+        return true;
+    }
+}
