@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.resnext.ResNeXtException;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import dev.resnext.model.GraphMemory;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
@@ -159,7 +160,8 @@ public final class ModelZip {
             throw new ResNeXtException(file + " has an invalid model configuration: " + e.getMessage());
         }
         try {
-            ComputationGraph graph = ModelSerializer.restoreComputationGraph(file.toFile(), loadUpdater);
+            ComputationGraph graph = GraphMemory.tune(ModelSerializer.restoreComputationGraph(file.toFile(),
+                    loadUpdater));
             DataNormalization normalizer = null;
             try (ZipFile zip = new ZipFile(file.toFile())) {
                 if (zip.getEntry(ModelSerializer.NORMALIZER_BIN) != null) {

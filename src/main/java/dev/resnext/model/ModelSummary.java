@@ -48,7 +48,11 @@ public record ModelSummary(String model, long trainableParams, long bnRunningSta
             String kind;
             if (v instanceof LayerVertex lv) {
                 Layer layer = lv.getLayerConf().getLayer();
-                kind = layer.getClass().getSimpleName();
+                // the oneDNN-backed and in-place variants are DL4J's layers with a faster runtime: report them
+                // under DL4J's name; BranchConvolution stays distinct (the 3x3 group branches)
+                kind = layer instanceof OneDnnConvolution && !(layer instanceof BranchConvolution)
+                        || layer instanceof OneDnnBatchNormalization || layer instanceof InPlaceReLU
+                        ? layer.getClass().getSuperclass().getSimpleName() : layer.getClass().getSimpleName();
                 long n = layer.initializer().numParams(layer);
                 if (layer instanceof BatchNormalization bn) {
                     long stats = 2 * bn.getNOut();

@@ -58,7 +58,7 @@ public final class ResNeXtGraphFactory {
     public static ComputationGraph init(ResNeXtConfig config) {
         ComputationGraph graph = new ComputationGraph(build(config));
         graph.init();
-        return graph;
+        return GraphMemory.tune(graph);
     }
 
     /** The validated graph configuration. */

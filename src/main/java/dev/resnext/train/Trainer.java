@@ -11,6 +11,7 @@ import dev.resnext.eval.MultiLabelMetrics;
 import dev.resnext.io.LoadedModel;
 import dev.resnext.io.ModelMetadata;
 import dev.resnext.io.ModelZip;
+import dev.resnext.model.GraphMemory;
 import dev.resnext.model.InputShape;
 import dev.resnext.model.ResNeXtConfig;
 import dev.resnext.model.ResNeXtGraphFactory;
@@ -290,6 +291,7 @@ public final class Trainer {
      * initialised network as long as it has not been trained in this process yet.
      */
     private void configureForTraining(ComputationGraph graph, int itersPerEpoch) {
+        GraphMemory.tune(graph);
         int warmup = (int) Math.round(options.warmupEpochs() * itersPerEpoch);
         int total = options.epochs() * itersPerEpoch;
         graph.getConfiguration().setIterationCount(0);

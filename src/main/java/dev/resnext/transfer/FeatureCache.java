@@ -7,6 +7,7 @@ import dev.resnext.data.Normalization;
 import dev.resnext.data.PreparedImages;
 import dev.resnext.io.ModelMetadata;
 import dev.resnext.io.ModelZip;
+import dev.resnext.model.GraphMemory;
 import dev.resnext.model.InputShape;
 import dev.resnext.model.ResNeXtConfig;
 import dev.resnext.model.ResNeXtGraphFactory;
@@ -109,7 +110,7 @@ public final class FeatureCache {
                 .setOutputs(VertexNames.HEAD_LOSS);
         ComputationGraph graph = new ComputationGraph(ResNeXtGraphFactory.finish(g));
         graph.init();
-        return graph;
+        return GraphMemory.tune(graph);
     }
 
     /** The pooled features of every image of {@code set}, as 1x1 "images" with one channel per feature. */
