@@ -1,5 +1,6 @@
 package dev.resnext.model;
 
+import dev.resnext.backend.OneDnnRelu;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
@@ -58,7 +59,11 @@ public class InPlaceReLUImpl extends ActivationLayer {
         INDArray delta = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, epsilon.dataType(), epsilon.shape(),
                 epsilon.ordering());
         // gradI = gradO where input > 0, else 0 (input is x, or relu(x) after an in-place pass)
-        Nd4j.exec(new RectifiedLinearDerivative(input, epsilon, delta));
+        if (OneDnnRelu.supports(input, epsilon, delta)) {
+            OneDnnRelu.backward(input, epsilon, delta);
+        } else {
+            Nd4j.exec(new RectifiedLinearDerivative(input, epsilon, delta));
+        }
         return new Pair<>(new DefaultGradient(), delta);
     }
 
