@@ -26,9 +26,11 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>forward on {@link OneDnnGroupedConvolution} (one group), whose primitives are created once
  *   per shape. DL4J's oneDNN helper goes through libnd4j, which builds (JIT-compiles) the oneDNN
  *   primitives on every call: a [8, 256, 56, 56] 1x1 convolution took ~75 ms there and ~11 ms here;</li>
- *   <li>backward straight to libnd4j's conv2d_bp, without DL4J's recomputation of the forward pass
- *   (it needs the pre-activation only for a non-identity activation; with the cache mode NONE it
- *   recomputes it every step).</li>
+ *   <li>backward on the same cached primitives (data and weight gradients), without DL4J's
+ *   recomputation of the forward pass (it needs the pre-activation only for a non-identity
+ *   activation; with the cache mode NONE it recomputes it every step). Set
+ *   {@value #LIBND4J_BACKWARD_PROPERTY}=true to take libnd4j's conv2d_bp instead (same results; it
+ *   re-creates its oneDNN primitives on every call).</li>
  * </ul>
  * Anything else runs DL4J's code unchanged.
  */
@@ -36,6 +38,8 @@ public class OneDnnConvolutionImpl extends ConvolutionLayer {
 
     /** Set to "false" to run convolutions on DL4J's own code path. */
     public static final String ENABLED_PROPERTY = "resnext.onednn.conv";
+    /** Set to "true" to compute the gradients with libnd4j's conv2d_bp. */
+    public static final String LIBND4J_BACKWARD_PROPERTY = "resnext.libnd4jConvBackward";
 
     private final boolean eligible;
     private OpContext backwardContext;
@@ -100,7 +104,7 @@ public class OneDnnConvolutionImpl extends ConvolutionLayer {
         INDArray w = getParam(ConvolutionParamInitializer.WEIGHT_KEY);
         INDArray dW = gradientViews.get(ConvolutionParamInitializer.WEIGHT_KEY);
         INDArray dIn = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, DataType.FLOAT, input.shape(), 'c');
-        if (Boolean.getBoolean("resnext.libnd4jConvBackward")) {
+        if (Boolean.getBoolean(LIBND4J_BACKWARD_PROPERTY)) {
             libnd4jBackward(w, epsilon, dIn, dW);
         } else {
             INDArray x = OneDnn.isDense(input) ? input : workspaceMgr.dup(ArrayType.BP_WORKING_MEM, input, 'c');
