@@ -1,13 +1,17 @@
 package dev.resnext.train;
 
+import dev.resnext.model.GraphMemory;
+
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.deeplearning4j.parallelism.ParallelWrapper;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.slf4j.Logger;
 
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * One epoch of data-parallel training with DL4J's {@link ParallelWrapper}.
@@ -88,6 +92,17 @@ final class ParallelEpoch {
             this.epochs = epochs;
             this.batchCount = batchCount;
             this.imageCount = imageCount;
+        }
+
+        /**
+         * The wrapper builds its replicas itself; tune each one's gradient workspaces after its first
+         * forward pass, before its first backward pass opens them (each replica has its own thread).
+         */
+        @Override
+        public void onForwardPass(Model model, Map<String, INDArray> activations) {
+            if (model instanceof ComputationGraph g) {
+                GraphMemory.tune(g);
+            }
         }
 
         @Override
