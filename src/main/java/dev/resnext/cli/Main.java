@@ -38,6 +38,7 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        MemoryWatchdog.startIfConfigured(System.err);
         System.exit(execute(args));
     }
 

@@ -119,4 +119,41 @@ class FaultsTest {
             assertEquals(List.of(), s.toList(), "no model, no metrics, no crash dump");
         }
     }
+
+    /**
+     * The launcher's resident-memory limit (kept by MemoryWatchdog instead of JavaCPP's per-allocation
+     * check): a job past it ends like any out-of-memory, one line and nothing written. 96 MB is less
+     * than a JVM with ND4J loaded needs, so the limit is passed while the job starts.
+     */
+    @Test
+    void residentMemoryPastTheLimitEndsInOneLineAndWritesNothing() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/proc/self/status")), "needs /proc");
+        Path work = Files.createDirectories(dir.resolve("rss-work"));
+        Path log = dir.resolve("rss.log");
+        Process p = ChildJob.start(work, log, List.of("-D" + MemoryWatchdog.LIMIT_PROPERTY + "=96m"), "train",
+                "--data", data.toString(), "--input", "16x16x1", "--epochs", "1", "--out", "out/m.zip",
+                "--backend", "cpu");
+        int code = ChildJob.waitFor(p, 240);
+        String output = ChildJob.read(log);
+        assertEquals(Main.EXIT_INPUT, code, output);
+        List<String> errors = output.lines().filter(l -> l.startsWith("error:")).toList();
+        assertEquals(List.of(Main.OUT_OF_MEMORY), errors, output);
+        assertFalse(output.contains("\tat "), "no stack trace: " + output);
+        try (Stream<Path> s = Files.list(work)) {
+            assertEquals(List.of(), s.toList(), "nothing written");
+        }
+    }
+
+    @Test
+    void memoryLimitsParseWithBinaryUnits() {
+        assertEquals(0, MemoryWatchdog.parseBytes(""));
+        assertEquals(1234, MemoryWatchdog.parseBytes("1234"));
+        assertEquals(512L << 10, MemoryWatchdog.parseBytes("512k"));
+        assertEquals(21694L << 20, MemoryWatchdog.parseBytes("21694m"));
+        assertEquals(20L << 30, MemoryWatchdog.parseBytes("20G"));
+        assertEquals(-1, MemoryWatchdog.parseBytes("lots"));
+        if (Files.exists(Path.of("/proc/self/status"))) {
+            assertTrue(MemoryWatchdog.residentBytes() > 0, "this JVM's resident memory from /proc");
+        }
+    }
 }
