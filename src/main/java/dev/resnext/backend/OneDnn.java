@@ -80,6 +80,21 @@ public final class OneDnn {
         return s;
     }
 
+    /**
+     * Keeps a native object alive past the {@code PointerScope} it was created in (for primitives and
+     * descriptors cached for a thread's lifetime).
+     */
+    static <P extends Pointer> P keep(P p) {
+        p.retainReference();
+        return p;
+    }
+
+    /** Whether ND4J runs on its CPU backend (the only one these oneDNN paths serve). */
+    public static boolean isCpuBackend() {
+        return "CPU".equalsIgnoreCase(String.valueOf(
+                Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend")));
+    }
+
     /** A oneDNN memory object over an ND4J array's data (no copy). */
     static memory bind(memory.desc desc, INDArray a) {
         return new memory(desc, engine(), pointer(a));

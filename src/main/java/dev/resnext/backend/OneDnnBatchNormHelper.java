@@ -214,10 +214,10 @@ public final class OneDnnBatchNormHelper implements BatchNormalizationHelper {
         Plan(Key k) {
             this.key = k;
             try (PointerScope temporaries = new PointerScope()) {
-                data = keep(new memory.desc(new long[] {k.n(), k.c(), k.h(), k.w()}, memory.data_type.f32,
+                data = OneDnn.keep(new memory.desc(new long[] {k.n(), k.c(), k.h(), k.w()}, memory.data_type.f32,
                         memory.format_tag.nchw));
-                stats = keep(new memory.desc(new long[] {k.c()}, memory.data_type.f32, memory.format_tag.a));
-                scaleShift = keep(new memory.desc(new long[] {2, k.c()}, memory.data_type.f32, memory.format_tag.nc));
+                stats = OneDnn.keep(new memory.desc(new long[] {k.c()}, memory.data_type.f32, memory.format_tag.a));
+                scaleShift = OneDnn.keep(new memory.desc(new long[] {2, k.c()}, memory.data_type.f32, memory.format_tag.nc));
                 int flags = dnnl.normalization_flags.use_scale_shift.value;
                 if (!k.training()) {
                     flags |= dnnl.normalization_flags.use_global_stats.value;
@@ -225,8 +225,8 @@ public final class OneDnnBatchNormHelper implements BatchNormalizationHelper {
                 batch_normalization_forward.desc d = new batch_normalization_forward.desc(
                         (k.training() ? dnnl.prop_kind.forward_training : dnnl.prop_kind.forward_inference).value,
                         data, k.eps(), flags);
-                forwardPd = keep(new batch_normalization_forward.primitive_desc(d, OneDnn.engine()));
-                forward = keep(new batch_normalization_forward(forwardPd));
+                forwardPd = OneDnn.keep(new batch_normalization_forward.primitive_desc(d, OneDnn.engine()));
+                forward = OneDnn.keep(new batch_normalization_forward(forwardPd));
             }
         }
 
@@ -240,13 +240,8 @@ public final class OneDnnBatchNormHelper implements BatchNormalizationHelper {
                         dnnl.normalization_flags.use_scale_shift.value);
                 batch_normalization_backward.primitive_desc pd = new batch_normalization_backward.primitive_desc(
                         d, OneDnn.engine(), forwardPd);
-                backward = keep(new batch_normalization_backward(pd));
+                backward = OneDnn.keep(new batch_normalization_backward(pd));
             }
-        }
-
-        private static <P extends org.bytedeco.javacpp.Pointer> P keep(P p) {
-            p.retainReference();
-            return p;
         }
     }
 }

@@ -189,7 +189,7 @@ public final class OneDnnGroupedConvolution {
     private static reorder reorder(memory.desc from, memory.desc to) {
         return REORDERS.get().computeIfAbsent(new ReorderKey(from, to), k -> {
             try (PointerScope temporaries = new PointerScope()) {
-                return Plan.keep(temporaries, new reorder(new reorder.primitive_desc(OneDnn.engine(), from, OneDnn.engine(), to)));
+                return OneDnn.keep(new reorder(new reorder.primitive_desc(OneDnn.engine(), from, OneDnn.engine(), to)));
             }
         });
     }
@@ -232,17 +232,17 @@ public final class OneDnnGroupedConvolution {
         Plan(Geometry g) {
             this.g = g;
             try (PointerScope temporaries = new PointerScope()) {
-                srcPlain = keep(temporaries, new memory.desc(g.srcDims(), memory.data_type.f32, memory.format_tag.nchw));
-                dstPlain = keep(temporaries, new memory.desc(g.dstDims(), memory.data_type.f32, memory.format_tag.nchw));
-                wPlain = keep(temporaries, new memory.desc(g.weightDims(), memory.data_type.f32, memory.format_tag.goihw));
+                srcPlain = OneDnn.keep(new memory.desc(g.srcDims(), memory.data_type.f32, memory.format_tag.nchw));
+                dstPlain = OneDnn.keep(new memory.desc(g.dstDims(), memory.data_type.f32, memory.format_tag.nchw));
+                wPlain = OneDnn.keep(new memory.desc(g.weightDims(), memory.data_type.f32, memory.format_tag.goihw));
                 convolution_forward.desc d = new convolution_forward.desc(dnnl.prop_kind.forward_training,
                         dnnl.algorithm.convolution_direct, any(g.srcDims()), any(g.weightDims()), any(g.dstDims()),
                         strides(), dilations(), padLeft(), g.padRight());
-                fwdPd = keep(temporaries, new convolution_forward.primitive_desc(d, OneDnn.engine()));
-                fwd = keep(temporaries, new convolution_forward(fwdPd));
-                fwdSrc = keep(temporaries, fwdPd.src_desc());
-                fwdWeights = keep(temporaries, fwdPd.weights_desc());
-                fwdDst = keep(temporaries, fwdPd.dst_desc());
+                fwdPd = OneDnn.keep(new convolution_forward.primitive_desc(d, OneDnn.engine()));
+                fwd = OneDnn.keep(new convolution_forward(fwdPd));
+                fwdSrc = OneDnn.keep(fwdPd.src_desc());
+                fwdWeights = OneDnn.keep(fwdPd.weights_desc());
+                fwdDst = OneDnn.keep(fwdPd.dst_desc());
                 fwdImpl = fwdPd.impl_info_str().getString();
             }
         }
@@ -257,21 +257,21 @@ public final class OneDnnGroupedConvolution {
                         strides(), dilations(), padLeft(), g.padRight());
                 convolution_backward_data.primitive_desc dpd =
                         new convolution_backward_data.primitive_desc(dd, OneDnn.engine(), fwdPd);
-                bdDiffDst = keep(temporaries, dpd.diff_dst_desc());
-                bdWeights = keep(temporaries, dpd.weights_desc());
-                bdDiffSrc = keep(temporaries, dpd.diff_src_desc());
+                bdDiffDst = OneDnn.keep(dpd.diff_dst_desc());
+                bdWeights = OneDnn.keep(dpd.weights_desc());
+                bdDiffSrc = OneDnn.keep(dpd.diff_src_desc());
                 bdImpl = dpd.impl_info_str().getString();
                 convolution_backward_weights.desc wd = new convolution_backward_weights.desc(
                         dnnl.algorithm.convolution_direct, any(g.srcDims()), any(g.weightDims()), any(g.dstDims()),
                         strides(), dilations(), padLeft(), g.padRight());
                 convolution_backward_weights.primitive_desc wpd =
                         new convolution_backward_weights.primitive_desc(wd, OneDnn.engine(), fwdPd);
-                bwSrc = keep(temporaries, wpd.src_desc());
-                bwDiffDst = keep(temporaries, wpd.diff_dst_desc());
-                bwDiffWeights = keep(temporaries, wpd.diff_weights_desc());
+                bwSrc = OneDnn.keep(wpd.src_desc());
+                bwDiffDst = OneDnn.keep(wpd.diff_dst_desc());
+                bwDiffWeights = OneDnn.keep(wpd.diff_weights_desc());
                 bwImpl = wpd.impl_info_str().getString();
-                bwdWeights = keep(temporaries, new convolution_backward_weights(wpd));
-                bwdData = keep(temporaries, new convolution_backward_data(dpd));
+                bwdWeights = OneDnn.keep(new convolution_backward_weights(wpd));
+                bwdData = OneDnn.keep(new convolution_backward_data(dpd));
             }
         }
 
@@ -282,12 +282,6 @@ public final class OneDnnGroupedConvolution {
 
         private static memory.desc any(long[] dims) {
             return new memory.desc(dims, memory.data_type.f32, memory.format_tag.any);
-        }
-
-        /** Keeps a native object alive past the scope that frees the temporaries around it. */
-        static <P extends org.bytedeco.javacpp.Pointer> P keep(PointerScope scope, P p) {
-            p.retainReference();
-            return p;
         }
     }
 }

@@ -62,19 +62,14 @@ public final class OneDnnRelu {
 
         Plan(long length) {
             try (PointerScope temporaries = new PointerScope()) {
-                data = keep(new memory.desc(new long[] {length}, memory.data_type.f32, memory.format_tag.a));
+                data = OneDnn.keep(new memory.desc(new long[] {length}, memory.data_type.f32, memory.format_tag.a));
                 eltwise_forward.desc fd = new eltwise_forward.desc(dnnl.prop_kind.forward_training.value,
                         dnnl.algorithm.eltwise_relu.value, data, 0f, 0f);
                 eltwise_forward.primitive_desc fpd = new eltwise_forward.primitive_desc(fd, OneDnn.engine());
                 eltwise_backward.desc bd = new eltwise_backward.desc(dnnl.algorithm.eltwise_relu.value, data, data,
                         0f, 0f);
-                backward = keep(new eltwise_backward(new eltwise_backward.primitive_desc(bd, OneDnn.engine(), fpd)));
+                backward = OneDnn.keep(new eltwise_backward(new eltwise_backward.primitive_desc(bd, OneDnn.engine(), fpd)));
             }
-        }
-
-        private static <P extends org.bytedeco.javacpp.Pointer> P keep(P p) {
-            p.retainReference();
-            return p;
         }
     }
 }

@@ -47,6 +47,20 @@ public record ModelMetadata(String format, ResNeXtConfig config, List<String> la
                 Instant.now().toString());
     }
 
+    /**
+     * How the training jobs turn an image file into network input, as recorded in a zip's
+     * "preprocessing" (a new mutable map, for callers to extend).
+     */
+    public static Map<String, Object> imagePreprocessing(ResNeXtConfig config) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("pixelScale", "sample / (2^bitDepth - 1)");
+        p.put("resize", "bilinear, half-pixel centres");
+        p.put("channels", config.getInputChannels() == 1 ? "grayscale (RGB -> BT.601 luma)"
+                : "RGB (grayscale repeated)");
+        p.put("normalization", "per-channel standardization fitted on the training set (normalizer.bin)");
+        return p;
+    }
+
     /** Default labels "0".."n-1" for a configuration without named classes. */
     public static List<String> indexLabels(int n) {
         return java.util.stream.IntStream.range(0, n).mapToObj(Integer::toString).toList();

@@ -67,8 +67,7 @@ final class GroupedBlock {
     private static final String WS_ALL_LAYERS_ACT = "WS_ALL_LAYERS_ACT";
     // keyed by the graph's vertex array: ComputationGraph.equals compares configurations and parameters
     private static final Map<GraphVertex[], Scratch> SCRATCH = new WeakHashMap<>();
-    private static final boolean CPU_BACKEND = "CPU".equalsIgnoreCase(String.valueOf(
-            Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend")));
+    private static final boolean CPU_BACKEND = OneDnn.isCpuBackend();
 
     private final ComputationGraph graph;
     private final ChannelSplitVertexImpl[] splits;

@@ -7,7 +7,7 @@ import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.optimize.api.TrainingListener;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
+import dev.resnext.backend.OneDnn;
 
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
@@ -52,15 +52,10 @@ public class OneDnnBatchNormalization extends BatchNormalization {
                              DataType networkDataType) {
         Layer layer = super.instantiate(conf, trainingListeners, layerIndex, layerParamsView, initializeParams,
                 networkDataType);
-        if (isCpuBackend() && OneDnnBatchNormHelper.available() && !isLockGammaBeta()) {
+        if (OneDnn.isCpuBackend() && OneDnnBatchNormHelper.available() && !isLockGammaBeta()) {
             setHelper(layer, new OneDnnBatchNormHelper());
         }
         return layer;
-    }
-
-    private static boolean isCpuBackend() {
-        return "CPU".equalsIgnoreCase(String.valueOf(
-                Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend")));
     }
 
     /** DL4J keeps the helper in a package-private field and offers no setter. */

@@ -50,8 +50,7 @@ public class OneDnnConvolutionImpl extends ConvolutionLayer {
         eligible = dataType == DataType.FLOAT && !c.hasBias() && c.getActivationFn() instanceof ActivationIdentity
                 && c.getIDropout() == null && c.getWeightNoise() == null
                 && c.getCnn2dDataFormat() == CNN2DFormat.NCHW && c.getConvolutionMode() != ConvolutionMode.Same
-                && "CPU".equalsIgnoreCase(String.valueOf(
-                        Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend")))
+                && OneDnn.isCpuBackend()
                 && !"false".equalsIgnoreCase(System.getProperty(ENABLED_PROPERTY))
                 && OneDnnGroupedConvolution.available();
     }

@@ -365,12 +365,7 @@ public final class Trainer {
     }
 
     private ModelMetadata metadata(TrainingState state, boolean checkpoint) {
-        Map<String, Object> preprocessing = new LinkedHashMap<>();
-        preprocessing.put("pixelScale", "sample / (2^bitDepth - 1)");
-        preprocessing.put("resize", "bilinear, half-pixel centres");
-        preprocessing.put("channels", config.getInputChannels() == 1 ? "grayscale (RGB -> BT.601 luma)"
-                : "RGB (grayscale repeated)");
-        preprocessing.put("normalization", "per-channel standardization fitted on the training set (normalizer.bin)");
+        Map<String, Object> preprocessing = ModelMetadata.imagePreprocessing(config);
         Map<String, Object> prov = new LinkedHashMap<>(provenance);
         prov.put("data", state.data);
         Map<String, Object> training = new LinkedHashMap<>();

@@ -105,19 +105,8 @@ class FaultsTest {
     /** A real out-of-memory: a child JVM with a 64 MB heap (and so ~128 MB of native memory) at a large batch. */
     @Test
     void aJobThatRunsOutOfMemoryEndsInOneLineAndWritesNothing() throws Exception {
-        Path work = Files.createDirectories(dir.resolve("oom-work"));
-        Path log = dir.resolve("oom.log");
-        Process p = ChildJob.start(work, log, List.of("-Xmx64m"), "train", "--data", data.toString(), "--input",
-                "256x256x3", "--epochs", "1", "--batch", "16", "--out", "out/m.zip", "--backend", "cpu");
-        int code = ChildJob.waitFor(p, 240);
-        String output = ChildJob.read(log);
-        assertEquals(Main.EXIT_INPUT, code, output);
-        List<String> errors = output.lines().filter(l -> l.startsWith("error:")).toList();
-        assertEquals(List.of(Main.OUT_OF_MEMORY), errors, output);
-        assertFalse(output.contains("\tat "), "no stack trace: " + output);
-        try (Stream<Path> s = Files.list(work)) {
-            assertEquals(List.of(), s.toList(), "no model, no metrics, no crash dump");
-        }
+        assertChildJobEndsOutOfMemoryWritingNothing("oom", List.of("-Xmx64m"), "--input", "256x256x3",
+                "--batch", "16");
     }
 
     /**
@@ -128,11 +117,19 @@ class FaultsTest {
     @Test
     void residentMemoryPastTheLimitEndsInOneLineAndWritesNothing() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(Path.of("/proc/self/status")), "needs /proc");
-        Path work = Files.createDirectories(dir.resolve("rss-work"));
-        Path log = dir.resolve("rss.log");
-        Process p = ChildJob.start(work, log, List.of("-D" + MemoryWatchdog.LIMIT_PROPERTY + "=96m"), "train",
-                "--data", data.toString(), "--input", "16x16x1", "--epochs", "1", "--out", "out/m.zip",
-                "--backend", "cpu");
+        assertChildJobEndsOutOfMemoryWritingNothing("rss", List.of("-D" + MemoryWatchdog.LIMIT_PROPERTY + "=96m"),
+                "--input", "16x16x1");
+    }
+
+    /** Runs {@code train} in a child JVM; it must end with exactly the out-of-memory line and leave its folder empty. */
+    private static void assertChildJobEndsOutOfMemoryWritingNothing(String name, List<String> jvmOptions,
+                                                                    String... extraArgs) throws Exception {
+        Path work = Files.createDirectories(dir.resolve(name + "-work"));
+        Path log = dir.resolve(name + ".log");
+        List<String> args = new java.util.ArrayList<>(List.of("train", "--data", data.toString(), "--epochs", "1",
+                "--out", "out/m.zip", "--backend", "cpu"));
+        args.addAll(List.of(extraArgs));
+        Process p = ChildJob.start(work, log, jvmOptions, args.toArray(String[]::new));
         int code = ChildJob.waitFor(p, 240);
         String output = ChildJob.read(log);
         assertEquals(Main.EXIT_INPUT, code, output);
@@ -140,7 +137,7 @@ class FaultsTest {
         assertEquals(List.of(Main.OUT_OF_MEMORY), errors, output);
         assertFalse(output.contains("\tat "), "no stack trace: " + output);
         try (Stream<Path> s = Files.list(work)) {
-            assertEquals(List.of(), s.toList(), "nothing written");
+            assertEquals(List.of(), s.toList(), "no model, no metrics, no crash dump");
         }
     }
 

@@ -300,12 +300,7 @@ public final class SparkTrain {
     private static void save(Path out, ComputationGraph graph, ResNeXtConfig config, List<String> classes,
                              NormalizerStandardize normalizer, String data, List<Map<String, Object>> history,
                              int bestEpoch, double bestAcc, int workers, int batch, int averaging, String master) {
-        Map<String, Object> preprocessing = new LinkedHashMap<>();
-        preprocessing.put("pixelScale", "sample / (2^bitDepth - 1)");
-        preprocessing.put("resize", "bilinear, half-pixel centres");
-        preprocessing.put("channels", config.getInputChannels() == 1 ? "grayscale (RGB -> BT.601 luma)"
-                : "RGB (grayscale repeated)");
-        preprocessing.put("normalization", "per-channel standardization fitted on the training set (normalizer.bin)");
+        Map<String, Object> preprocessing = ModelMetadata.imagePreprocessing(config);
         Map<String, Object> provenance = new LinkedHashMap<>();
         provenance.put("data", Map.of("train", data, "val", "seeded hash split of the same folder"));
         provenance.put("trainer", "spark");
