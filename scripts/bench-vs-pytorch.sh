@@ -69,7 +69,7 @@ rows = [
     ("threads", str(dl4j["threads"]), str(torch["threads"]), ""),
 ]
 print(f'{dl4j["model"]} {dl4j["mode"]} batch {dl4j["batch"]} input {dl4j["input"]}  '
-      f'({dl4j["backendInfo"]["nativeBuild"]}, oneDNN helpers {"on" if dl4j["backendInfo"]["oneDnnHelpers"] else "OFF"})')
+      f'({dl4j["backendInfo"]["nativeBuild"]}, oneDNN kernels {"on" if dl4j["backendInfo"]["oneDnnKernels"] else "OFF"})')
 print(f'{"":24}{"DL4J":>16}{"PyTorch":>16}{"ratio":>10}')
 for name, a, b, r in rows:
     print(f"{name:24}{a:>16}{b:>16}{r:>10}")

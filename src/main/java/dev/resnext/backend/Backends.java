@@ -1,7 +1,6 @@
 package dev.resnext.backend;
 
 import org.bytedeco.javacpp.Loader;
-import org.deeplearning4j.nn.layers.mkldnn.BaseMKLDNNHelper;
 import org.nd4j.linalg.api.environment.Nd4jEnvironment;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
@@ -19,8 +18,9 @@ import java.util.Properties;
  * Chooses, prepares and reports the ND4J backend.
  *
  * <p>Call {@link #initialize(BackendChoice)} before anything else touches ND4J or DL4J. It selects
- * the oneDNN native build where it is on the classpath, switches DL4J's native layer helpers on
- * (M2.1 ships them off), loads ND4J, checks the result against the request and logs one line.
+ * the oneDNN native build where it is on the classpath, loads ND4J, switches DL4J's cuDNN layer
+ * helpers on when CUDA loaded (M2.1 ships them off; on the CPU the runtime's own oneDNN kernels
+ * take their place), checks the result against the request and logs one line.
  *
  * <p>ND4J reads backend priorities only from the environment ({@code BACKEND_PRIORITY_CPU},
  * {@code BACKEND_PRIORITY_GPU}) when the JVM starts; {@code scripts/resnext} sets them from
@@ -34,8 +34,6 @@ public final class Backends {
     public static final String HELPERS_DISABLE_PROPERTY = "org.eclipse.deeplearning4j.helpers.disable";
     /** JavaCPP property selecting a native build variant, e.g. "-onednn". */
     public static final String PLATFORM_EXTENSION_PROPERTY = "org.bytedeco.javacpp.platform.extension";
-    /** Our property to opt out of the oneDNN native build ("false"). */
-    public static final String ONEDNN_PROPERTY = "resnext.onednn";
     private static final String CUDA_BACKEND_CLASS = "org.nd4j.linalg.jcublas.JCublasBackend";
 
     private static volatile BackendInfo info;
@@ -49,12 +47,9 @@ public final class Backends {
      */
     public static synchronized void prepare() {
         if (System.getProperty(PLATFORM_EXTENSION_PROPERTY) == null
-                && !"false".equalsIgnoreCase(System.getProperty(ONEDNN_PROPERTY))
+                && dev.resnext.RuntimeSettings.current().oneDnn()
                 && oneDnnBuildPresent()) {
             System.setProperty(PLATFORM_EXTENSION_PROPERTY, "-onednn");
-        }
-        if (System.getProperty(HELPERS_DISABLE_PROPERTY) == null) {
-            System.setProperty(HELPERS_DISABLE_PROPERTY, "false");
         }
     }
 
@@ -90,6 +85,9 @@ public final class Backends {
             throw new BackendUnavailableException("ND4J could not load any backend: " + rootMessage(t));
         }
         boolean cuda = "CUDA".equals(backend);
+        if (cuda && System.getProperty(HELPERS_DISABLE_PROPERTY) == null) {
+            System.setProperty(HELPERS_DISABLE_PROPERTY, "false");
+        }
         if (choice == BackendChoice.CUDA && !cuda) {
             throw new BackendUnavailableException(cudaOnClasspath()
                     ? "--backend cuda: the CUDA backend could not be loaded (no usable NVIDIA driver or GPU here)"
@@ -117,11 +115,14 @@ public final class Backends {
         return i != null ? i : initialize(BackendChoice.fromEnvironment());
     }
 
-    /** Whether DL4J will attach its oneDNN helpers to layers (CPU backend). */
-    public static boolean oneDnnHelpersActive() {
-        return !Boolean.parseBoolean(System.getProperty(HELPERS_DISABLE_PROPERTY, "true"))
-                && Nd4j.getEnvironment().helpersAllowed()
-                && BaseMKLDNNHelper.mklDnnEnabled();
+    /**
+     * Whether the runtime's oneDNN kernels are in use (CPU backend, oneDNN loaded, not switched
+     * off). DL4J's own oneDNN layer helpers are not used: in M2.1 they can only be switched on by
+     * a class placed inside ND4J's package, which breaks under separate class loaders, and the
+     * runtime replaces every layer they served (see dev.resnext.runtime.GraphRuntime).
+     */
+    public static boolean oneDnnKernelsActive() {
+        return OneDnn.isCpuBackend() && OneDnn.available();
     }
 
     private static BackendInfo describe(String backend) {
@@ -134,7 +135,7 @@ public final class Backends {
         boolean helpersOn = !Boolean.parseBoolean(System.getProperty(HELPERS_DISABLE_PROPERTY, "true"))
                 && Nd4j.getEnvironment().helpersAllowed();
         String device = cuda ? gpuDescription(env) : cpuDescription();
-        return new BackendInfo(backend, blas, threads, build, !cuda && oneDnnHelpersActive(), cuda && helpersOn,
+        return new BackendInfo(backend, blas, threads, build, !cuda && oneDnnKernelsActive(), cuda && helpersOn,
                 device);
     }
 

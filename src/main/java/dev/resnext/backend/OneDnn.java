@@ -18,8 +18,6 @@ import org.slf4j.LoggerFactory;
 public final class OneDnn {
     private static final Logger log = LoggerFactory.getLogger(OneDnn.class);
 
-    /** Set to "false" to keep every layer on DL4J's own implementations. */
-    public static final String ENABLED_PROPERTY = "resnext.onednn";
 
     private static volatile Boolean loaded;
     private static engine cpuEngine;
@@ -29,7 +27,7 @@ public final class OneDnn {
     }
 
     /**
-     * Whether oneDNN loaded and is not switched off with {@value #ENABLED_PROPERTY}=false. The first
+     * Whether oneDNN loaded and is not switched off with resnext.onednn=false (RuntimeSettings). The first
      * call loads the native library (a few hundred ms); a failure is logged once and remembered.
      */
     public static boolean available() {
@@ -43,13 +41,9 @@ public final class OneDnn {
                 }
             }
         }
-        return l && !"false".equalsIgnoreCase(System.getProperty(ENABLED_PROPERTY));
+        return l && dev.resnext.RuntimeSettings.current().oneDnn();
     }
 
-    /** Whether {@code property} is not set to "false" (for the per-mechanism switches). */
-    static boolean enabled(String property) {
-        return !"false".equalsIgnoreCase(System.getProperty(property));
-    }
 
     private static boolean load() {
         try {

@@ -42,12 +42,10 @@ public final class OneDnnBatchNormHelper implements BatchNormalizationHelper {
     private INDArray meanCache;
     private INDArray varCache;
 
-    /** Set to "false" to keep DL4J's own batch-normalisation helper. */
-    public static final String ENABLED_PROPERTY = "resnext.onednn.batchNorm";
 
     /** Whether this helper can run here at all (oneDNN loaded, switch not off). */
     public static boolean available() {
-        return OneDnn.available() && OneDnn.enabled(ENABLED_PROPERTY);
+        return OneDnn.available() && dev.resnext.RuntimeSettings.current().oneDnnBatchNorm();
     }
 
     @Override

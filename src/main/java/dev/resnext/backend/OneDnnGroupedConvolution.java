@@ -131,13 +131,6 @@ public final class OneDnnGroupedConvolution {
         }
     }
 
-    /** A description of the oneDNN kernels chosen for a shape, for logs and tests. */
-    public static String describe(Geometry g) {
-        Plan p = plan(g);
-        p.prepareBackward();
-        return "forward " + p.fwdImpl + ", backward data " + p.bdImpl + ", backward weights " + p.bwImpl;
-    }
-
     private static void check(INDArray... arrays) {
         for (INDArray a : arrays) {
             if (a.dataType() != DataType.FLOAT || !isDense(a)) {

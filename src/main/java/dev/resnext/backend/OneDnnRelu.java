@@ -22,8 +22,6 @@ import java.util.Map;
  */
 public final class OneDnnRelu {
 
-    /** Set to "false" to keep libnd4j's relu_bp. */
-    public static final String ENABLED_PROPERTY = "resnext.onednn.relu";
 
     private static final ThreadLocal<Map<Long, Plan>> PLANS = ThreadLocal.withInitial(HashMap::new);
 
@@ -32,7 +30,7 @@ public final class OneDnnRelu {
 
     /** Whether {@link #backward} can take these arrays (oneDNN on, float, dense, same length). */
     public static boolean supports(INDArray x, INDArray dy, INDArray dx) {
-        return OneDnn.available() && OneDnn.enabled(ENABLED_PROPERTY)
+        return OneDnn.available() && dev.resnext.RuntimeSettings.current().oneDnnRelu()
                 && x.dataType() == DataType.FLOAT && dy.dataType() == DataType.FLOAT && dx.dataType() == DataType.FLOAT
                 && x.length() == dy.length() && x.length() == dx.length()
                 && OneDnn.isDense(x) && OneDnn.isDense(dy) && OneDnn.isDense(dx)

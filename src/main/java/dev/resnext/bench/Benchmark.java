@@ -1,5 +1,7 @@
 package dev.resnext.bench;
 
+import dev.resnext.runtime.GraphRuntime;
+
 import dev.resnext.backend.BackendInfo;
 import dev.resnext.model.ResNeXtConfig;
 import dev.resnext.model.ResNeXtGraphFactory;
@@ -42,7 +44,7 @@ public final class Benchmark {
     public BenchmarkResult run(BackendInfo backend) throws InterruptedException {
         ResNeXtConfig c = spec.config();
         try (MemoryMonitor memory = MemoryMonitor.start()) {
-            ComputationGraph graph = ResNeXtGraphFactory.init(c);
+            ComputationGraph graph = GraphRuntime.create(ResNeXtGraphFactory.build(c));
             DataType dt = graph.getConfiguration().getDataType();
             Nd4j.getRandom().setSeed(spec.seed());
             INDArray features = Nd4j.randn(dt, spec.batch(), c.getInputChannels(), c.getInputHeight(),

@@ -1,11 +1,11 @@
 package dev.resnext.cli;
 
 import dev.resnext.ResNeXtException;
-import dev.resnext.io.LoadedModel;
-import dev.resnext.io.ModelMetadata;
-import dev.resnext.io.ModelZip;
+import dev.resnext.format.LoadedModel;
+import dev.resnext.format.ModelMetadata;
+import dev.resnext.format.ModelZip;
 import dev.resnext.io.NpyFiles;
-import dev.resnext.model.GraphOutputs;
+import dev.resnext.runtime.GraphOutputs;
 import dev.resnext.model.ResNeXtConfig;
 import dev.resnext.model.VertexNames;
 import org.nd4j.linalg.api.ndarray.INDArray;

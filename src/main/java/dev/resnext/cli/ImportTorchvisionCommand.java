@@ -2,8 +2,8 @@ package dev.resnext.cli;
 
 import dev.resnext.ResNeXtException;
 import dev.resnext.backend.BackendInfo;
-import dev.resnext.io.ModelMetadata;
-import dev.resnext.io.ModelZip;
+import dev.resnext.format.ModelMetadata;
+import dev.resnext.format.ModelZip;
 import dev.resnext.io.NpyFiles;
 import dev.resnext.io.StateDictMismatchException;
 import dev.resnext.io.TorchvisionImporter;

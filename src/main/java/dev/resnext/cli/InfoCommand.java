@@ -49,6 +49,7 @@ public final class InfoCommand implements Callable<Integer> {
             m.put("stageShapes", summary.stageShapes());
             m.put("backend", info.backend());
             m.put("backendInfo", info.toMap());
+            m.put("runtimeSettings", dev.resnext.RuntimeSettings.current().describe());
             m.put("config", com.fasterxml.jackson.databind.json.JsonMapper.builder().build()
                     .convertValue(config, Map.class));
             out.println(Json.write(m));
@@ -65,6 +66,9 @@ public final class InfoCommand implements Callable<Integer> {
                 out.printf(Locale.ROOT, "  %-22s %d x %d x %d%n", e.getKey(), s.get(0), s.get(1), s.get(2));
             }
             out.println("backend: " + info.describe());
+            out.println("runtime settings (system properties, docs/performance.md):");
+            dev.resnext.RuntimeSettings.current().describe()
+                    .forEach((k, v) -> out.printf(Locale.ROOT, "  %-32s %s%n", k, v));
         }
         return 0;
     }

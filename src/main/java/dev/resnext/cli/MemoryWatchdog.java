@@ -41,7 +41,7 @@ final class MemoryWatchdog {
         if (thread != null) {
             return;
         }
-        long limit = parseBytes(System.getProperty(LIMIT_PROPERTY, ""));
+        long limit = dev.resnext.RuntimeSettings.current().maxResidentBytes();
         if (limit <= 0 || residentBytes() < 0) {
             return;
         }
@@ -80,27 +80,6 @@ final class MemoryWatchdog {
             return -1;
         }
         return -1;
-    }
-
-    /** "123", "512k", "2048m", "20g" (binary units) to bytes; 0 for empty; -1 when unreadable. */
-    static long parseBytes(String s) {
-        String v = s.trim().toLowerCase(Locale.ROOT);
-        if (v.isEmpty()) {
-            return 0;
-        }
-        long unit = switch (v.charAt(v.length() - 1)) {
-            case 'k' -> 1L << 10;
-            case 'm' -> 1L << 20;
-            case 'g' -> 1L << 30;
-            case 't' -> 1L << 40;
-            default -> 1;
-        };
-        String digits = unit == 1 ? v : v.substring(0, v.length() - 1);
-        try {
-            return Long.parseLong(digits) * unit;
-        } catch (NumberFormatException e) {
-            return -1;
-        }
     }
 
     private static String mb(long bytes) {

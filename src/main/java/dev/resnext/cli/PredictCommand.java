@@ -4,7 +4,7 @@ import dev.resnext.ResNeXtException;
 import dev.resnext.api.Prediction;
 import dev.resnext.api.ResNeXtClassifier;
 import dev.resnext.data.ImageDecoder;
-import dev.resnext.io.ModelZip;
+import dev.resnext.format.ModelZip;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;

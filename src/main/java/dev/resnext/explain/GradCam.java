@@ -1,8 +1,8 @@
 package dev.resnext.explain;
 
 import dev.resnext.ResNeXtException;
-import dev.resnext.io.LoadedModel;
-import dev.resnext.model.GraphOutputs;
+import dev.resnext.format.LoadedModel;
+import dev.resnext.runtime.GraphOutputs;
 import dev.resnext.model.InputShape;
 import dev.resnext.model.ResNeXtConfig;
 import dev.resnext.model.VertexNames;

@@ -167,7 +167,7 @@ public final class AtomicFiles {
         }
     }
 
-    static String describe(IOException e) {
+    public static String describe(IOException e) {
         String m = e.getMessage();
         if (e instanceof FileSystemException fse && fse.getReason() != null) {
             m = fse.getReason();

@@ -5,8 +5,8 @@ import java.io.IOException;
 import java.io.OutputStream;
 
 /** Passes writes through but only flushes on close, so wrappers cannot close the stream underneath. */
-final class NonClosingOutputStream extends FilterOutputStream {
-    NonClosingOutputStream(OutputStream out) {
+public final class NonClosingOutputStream extends FilterOutputStream {
+    public NonClosingOutputStream(OutputStream out) {
         super(out);
     }
 

@@ -1,5 +1,7 @@
 package dev.resnext.io;
 
+import dev.resnext.runtime.GraphRuntime;
+
 import dev.resnext.ResNeXtException;
 import dev.resnext.model.ResNeXtConfig;
 import dev.resnext.model.ResNeXtGraphFactory;
@@ -257,7 +259,7 @@ public final class TorchvisionImporter {
         String source = npz.getFileName().toString();
         List<String> ignored = check(config, NpyFiles.readNpzHeaders(npz), source);
         Map<String, INDArray> stateDict = NpyFiles.readNpz(npz);
-        ComputationGraph graph = ResNeXtGraphFactory.init(config);
+        ComputationGraph graph = GraphRuntime.create(ResNeXtGraphFactory.build(config));
         int n = load(graph, config, stateDict, source);
         Map<String, Object> provenance = new LinkedHashMap<>();
         provenance.put("source", "torchvision");
@@ -272,7 +274,7 @@ public final class TorchvisionImporter {
     public static ComputationGraph importStateDict(ResNeXtConfig config, Map<String, INDArray> stateDict,
                                                    String source) {
         check(config, headers(stateDict), source);
-        ComputationGraph graph = ResNeXtGraphFactory.init(config);
+        ComputationGraph graph = GraphRuntime.create(ResNeXtGraphFactory.build(config));
         load(graph, config, stateDict, source);
         return graph;
     }

@@ -31,11 +31,6 @@ public record InputShape(int height, int width, int channels) {
         }
     }
 
-    /** This shape applied to a configuration. */
-    public ResNeXtConfig applyTo(ResNeXtConfig config) {
-        return config.toBuilder().input(height, width, channels).build();
-    }
-
     @Override
     public String toString() {
         return height + "x" + width + "x" + channels;

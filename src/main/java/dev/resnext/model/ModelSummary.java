@@ -48,11 +48,7 @@ public record ModelSummary(String model, long trainableParams, long bnRunningSta
             String kind;
             if (v instanceof LayerVertex lv) {
                 Layer layer = lv.getLayerConf().getLayer();
-                // the oneDNN-backed and in-place variants are DL4J's layers with a faster runtime: report them
-                // under DL4J's name; BranchConvolution stays distinct (the 3x3 group branches)
-                kind = layer instanceof OneDnnConvolution && !(layer instanceof BranchConvolution)
-                        || layer instanceof OneDnnBatchNormalization || layer instanceof InPlaceReLU
-                        ? layer.getClass().getSuperclass().getSimpleName() : layer.getClass().getSimpleName();
+                kind = stockName(layer.getClass());
                 long n = layer.initializer().numParams(layer);
                 if (layer instanceof BatchNormalization bn) {
                     long stats = 2 * bn.getNOut();
@@ -61,14 +57,14 @@ public record ModelSummary(String model, long trainableParams, long bnRunningSta
                 }
                 trainable += n;
             } else {
-                kind = v.getClass().getSimpleName();
+                kind = stockName(v.getClass());
                 trainable += v.numParams(true);
             }
-            if (v instanceof ChannelSplitVertex) splits++;
+            if (v instanceof org.deeplearning4j.nn.conf.graph.SubsetVertex) splits++;
             if (v instanceof org.deeplearning4j.nn.conf.graph.MergeVertex) merges++;
             kinds.merge(kind, 1, Integer::sum);
         }
-        Map<String, InputType> types = conf.getLayerActivationTypes(InputType.convolutional(
+        Map<String, InputType> types = ChannelSlice.analysable(conf).getLayerActivationTypes(InputType.convolutional(
                 config.getInputHeight(), config.getInputWidth(), config.getInputChannels()));
         Map<String, List<Long>> shapes = new LinkedHashMap<>();
         String stem = VertexNames.stemOutput(config.getStem());
@@ -79,6 +75,15 @@ public record ModelSummary(String model, long trainableParams, long bnRunningSta
         }
         return new ModelSummary(config.getName(), trainable, running, conf.getVertices().size(), splits, merges,
                 kinds, shapes);
+    }
+
+    /** The DL4J class a (possibly runtime) class stands for: what the saved form names. */
+    private static String stockName(Class<?> c) {
+        Class<?> k = c;
+        while (k.getSuperclass() != null && !StockForm.isStock(k)) {
+            k = k.getSuperclass();
+        }
+        return k.getSimpleName();
     }
 
     private static List<Long> shape(InputType t) {

@@ -9,6 +9,7 @@ import org.deeplearning4j.nn.conf.WorkspaceMode;
 import org.deeplearning4j.nn.conf.distribution.NormalDistribution;
 import org.deeplearning4j.nn.conf.distribution.UniformDistribution;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
@@ -18,7 +19,6 @@ import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
-import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.weights.WeightInitDistribution;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -35,10 +35,9 @@ import static dev.resnext.model.VertexNames.*;
  *
  * <p>Topology is torchvision's ("ResNet v1.5", Xie et al. 2017 form (b) realised as (c)-equivalent
  * groups): 1x1 reduce, BN, ReLU; the reduced activations cut into {@code cardinality} channel
- * slices by one {@link ChannelSplitVertex} each; one 3x3 convolution per slice (stride on the
- * 3x3, a {@link BranchConvolution}); the branches concatenated back by a {@link ChannelMergeVertex}
- * (at run time the branches of a block can execute as one grouped convolution, see
- * {@link GroupedBlock}); BN, ReLU, 1x1 expand, BN; a
+ * slices by one channel-slice vertex each (DL4J's SubsetVertex); one 3x3 convolution per slice
+ * (stride on the 3x3); the branches concatenated back by a MergeVertex (at run time the branches
+ * of a block can execute as one grouped convolution); BN, ReLU, 1x1 expand, BN; a
  * 1x1 strided convolution plus BN as the shortcut where the shape changes; sum and ReLU.
  * Convolutions have no bias, BN uses eps 1e-5 and momentum 0.1 (DL4J decay 0.9) and stores the
  * variance (not log-std), and every padding is explicit with {@link ConvolutionMode#Truncate}
@@ -54,52 +53,41 @@ public final class ResNeXtGraphFactory {
     private ResNeXtGraphFactory() {
     }
 
-    /** Builds and initialises a new network with fresh weights. */
-    public static ComputationGraph init(ResNeXtConfig config) {
-        ComputationGraph graph = new ComputationGraph(build(config));
-        graph.init();
-        return GraphMemory.tune(graph);
-    }
-
-    /** The validated graph configuration. */
+    /**
+     * The validated graph configuration, in stock form (DL4J's classes only). To get a network with
+     * fresh weights, hand it to the runtime: {@code GraphRuntime.create(build(config))}.
+     */
     public static ComputationGraphConfiguration build(ResNeXtConfig config) {
         return finish(graphBuilder(config));
     }
 
     /**
-     * Builds a graph builder into a configuration, working around DL4J 1.0.0-M2.1's
-     * {@code LayerValidation.configureBaseLayer}, which appends the global {@code WeightDecay} to the
-     * copy every layer already inherited, so that weight decay would be applied twice.
+     * Builds a graph builder into a stock configuration ({@link StockForm}), working around DL4J
+     * 1.0.0-M2.1's {@code LayerValidation.configureBaseLayer}, which appends the global
+     * {@code WeightDecay} to the copy every layer already inherited, so that weight decay would be
+     * applied twice.
      */
     public static ComputationGraphConfiguration finish(GraphBuilder builder) {
         ComputationGraphConfiguration conf = builder.build();
-        dedupeRegularization(conf);
-        return conf;
-    }
-
-    /** Removes repeated regularization terms from every layer of {@code conf}. */
-    public static void dedupeRegularization(ComputationGraphConfiguration conf) {
         for (org.deeplearning4j.nn.conf.graph.GraphVertex v : conf.getVertices().values()) {
-            if (v instanceof org.deeplearning4j.nn.conf.graph.LayerVertex lv
-                    && lv.getLayerConf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.BaseLayer layer) {
-                layer.setRegularization(distinct(layer.getRegularization()));
-                layer.setRegularizationBias(distinct(layer.getRegularizationBias()));
+            if (v instanceof org.deeplearning4j.nn.conf.graph.LayerVertex lv) {
+                dedupeRegularization(lv.getLayerConf().getLayer());
             }
         }
+        return StockForm.of(conf);
     }
 
-    private static java.util.List<org.nd4j.linalg.learning.regularization.Regularization> distinct(
-            java.util.List<org.nd4j.linalg.learning.regularization.Regularization> regs) {
-        if (regs == null) {
-            return null;
-        }
-        java.util.List<org.nd4j.linalg.learning.regularization.Regularization> out = new java.util.ArrayList<>();
-        for (var r : regs) {
-            if (!out.contains(r)) {
-                out.add(r);
+    /** Removes repeated regularization terms from a layer (the one algorithm for every caller). */
+    public static void dedupeRegularization(org.deeplearning4j.nn.conf.layers.Layer layer) {
+        if (layer instanceof org.deeplearning4j.nn.conf.layers.BaseLayer b) {
+            if (b.getRegularization() != null) {
+                b.setRegularization(new java.util.ArrayList<>(new java.util.LinkedHashSet<>(b.getRegularization())));
+            }
+            if (b.getRegularizationBias() != null) {
+                b.setRegularizationBias(new java.util.ArrayList<>(
+                        new java.util.LinkedHashSet<>(b.getRegularizationBias())));
             }
         }
-        return out;
     }
 
     /** The graph builder with every vertex added, input types set and outputs declared. */
@@ -183,21 +171,20 @@ public final class ResNeXtGraphFactory {
         String[] branches = new String[c.getCardinality()];
         for (int k = 0; k < c.getCardinality(); k++) {
             String gp = VertexNames.group(p, k, c.getCardinality());
-            g.addVertex(gp + ".split", new ChannelSplitVertex(k * groupWidth, groupWidth), p + ".relu1");
+            g.addVertex(gp + ".split", ChannelSlice.of(k * groupWidth, groupWidth), p + ".relu1");
             // torchvision initialises the grouped conv with fan_out = all output channels * 3 * 3
             g.addLayer(gp + ".conv3x3", branchConv(stride, groupWidth, width * 9), gp + ".split");
             branches[k] = gp + ".conv3x3";
         }
         String merged = branches[0];
         if (branches.length > 1) {
-            g.addVertex(p + ".merge", new ChannelMergeVertex(), branches);
+            g.addVertex(p + ".merge", new MergeVertex(), branches);
             merged = p + ".merge";
         }
         g.addLayer(p + ".bn2", bn(c, width), merged);
         g.addLayer(p + ".relu2", relu(), p + ".bn2");
         g.addLayer(p + ".conv3", conv(1, 1, 0, out, out), p + ".relu2");
-        BatchNormalization bn3 = c.isZeroInitResidual()
-                ? OneDnnBatchNormalization.of(bnBuilder(c, out).gamma(0.0).build()) : bn(c, out);
+        BatchNormalization bn3 = c.isZeroInitResidual() ? bnBuilder(c, out).gamma(0.0).build() : bn(c, out);
         g.addLayer(p + ".bn3", bn3, p + ".conv3");
 
         String shortcut = input;
@@ -239,12 +226,17 @@ public final class ResNeXtGraphFactory {
         return layer;
     }
 
-    /** The DL4J updater for the configured optimizer. */
+    /** The DL4J updater for the configured optimizer at the configured (constant) learning rate. */
     public static IUpdater updater(ResNeXtConfig c) {
+        return updater(c, new org.nd4j.linalg.schedule.FixedSchedule(c.getLearningRate()));
+    }
+
+    /** The DL4J updater for the configured optimizer with a learning-rate schedule (the one optimizer switch). */
+    public static IUpdater updater(ResNeXtConfig c, org.nd4j.linalg.schedule.ISchedule learningRate) {
         return switch (c.getOptimizer()) {
-            case SGD -> new Sgd(c.getLearningRate());
-            case NESTEROV -> new Nesterovs(c.getLearningRate(), c.getMomentum());
-            case ADAM, ADAMW -> new Adam(c.getLearningRate());
+            case SGD -> new Sgd(learningRate);
+            case NESTEROV -> new Nesterovs(learningRate, c.getMomentum());
+            case ADAM, ADAMW -> new Adam(learningRate);
         };
     }
 
@@ -258,23 +250,16 @@ public final class ResNeXtGraphFactory {
     }
 
     private static ConvolutionLayer conv(int kernel, int stride, int padding, int nOut, int fanOut) {
-        return new OneDnnConvolution.Builder(kernel, kernel).stride(stride, stride).padding(padding, padding)
+        return new ConvolutionLayer.Builder(kernel, kernel).stride(stride, stride).padding(padding, padding)
                 .nOut(nOut).hasBias(false).activation(Activation.IDENTITY)
                 .convolutionMode(ConvolutionMode.Truncate)
                 .weightInit(new WeightInitDistribution(new NormalDistribution(0, Math.sqrt(2.0 / fanOut))))
                 .build();
     }
 
-    /**
-     * One group's 3x3 convolution: a ConvolutionLayer (same parameters) that can run as part of the
-     * block's grouped convolution, see {@link GroupedBlock}.
-     */
-    private static BranchConvolution branchConv(int stride, int nOut, int fanOut) {
-        return (BranchConvolution) new BranchConvolution.Builder(3, 3).stride(stride, stride).padding(1, 1)
-                .nOut(nOut).hasBias(false).activation(Activation.IDENTITY)
-                .convolutionMode(ConvolutionMode.Truncate)
-                .weightInit(new WeightInitDistribution(new NormalDistribution(0, Math.sqrt(2.0 / fanOut))))
-                .build();
+    /** One group's 3x3 convolution (the runtime may execute a block's groups as one grouped convolution). */
+    private static ConvolutionLayer branchConv(int stride, int nOut, int fanOut) {
+        return conv(3, stride, 1, nOut, fanOut);
     }
 
     private static BatchNormalization.Builder bnBuilder(ResNeXtConfig c, int channels) {
@@ -283,11 +268,11 @@ public final class ResNeXtGraphFactory {
     }
 
     private static BatchNormalization bn(ResNeXtConfig c, int channels) {
-        return OneDnnBatchNormalization.of(bnBuilder(c, channels).build());
+        return bnBuilder(c, channels).build();
     }
 
-    /** Every ReLU follows a BN or the residual sum, its input's only consumer: it may run in place. */
+    /** A ReLU (every one follows a BN or the residual sum, so the runtime may run it in place). */
     private static ActivationLayer relu() {
-        return new InPlaceReLU.Builder().build();
+        return new ActivationLayer.Builder().activation(Activation.RELU).build();
     }
 }

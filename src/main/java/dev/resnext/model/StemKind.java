@@ -8,9 +8,4 @@ public enum StemKind {
     IMAGENET,
     /** CIFAR stem (Xie et al. 2017, ResNeXt-29): 3x3/1 conv, BN, ReLU, no pooling. */
     CIFAR;
-
-    /** Total spatial down-sampling factor of the stem. */
-    public int reduction() {
-        return this == IMAGENET ? 4 : 1;
-    }
 }

@@ -1,6 +1,6 @@
 package dev.resnext.train;
 
-import dev.resnext.model.GraphMemory;
+import dev.resnext.runtime.GraphRuntime;
 
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -101,7 +101,7 @@ final class ParallelEpoch {
         @Override
         public void onForwardPass(Model model, Map<String, INDArray> activations) {
             if (model instanceof ComputationGraph g) {
-                GraphMemory.tune(g);
+                GraphRuntime.prepare(g); // replicas are built by the wrapper: runtime form already, so this sizes workspaces
             }
         }
 

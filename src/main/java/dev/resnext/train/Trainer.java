@@ -1,5 +1,7 @@
 package dev.resnext.train;
 
+import dev.resnext.runtime.GraphRuntime;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.resnext.ResNeXtException;
 import dev.resnext.data.Batches;
@@ -8,10 +10,9 @@ import dev.resnext.data.PreparedImages;
 import dev.resnext.eval.ClassificationMetrics;
 import dev.resnext.eval.ModelScoring;
 import dev.resnext.eval.MultiLabelMetrics;
-import dev.resnext.io.LoadedModel;
-import dev.resnext.io.ModelMetadata;
-import dev.resnext.io.ModelZip;
-import dev.resnext.model.GraphMemory;
+import dev.resnext.format.LoadedModel;
+import dev.resnext.format.ModelMetadata;
+import dev.resnext.format.ModelZip;
 import dev.resnext.model.InputShape;
 import dev.resnext.model.ResNeXtConfig;
 import dev.resnext.model.ResNeXtGraphFactory;
@@ -128,6 +129,8 @@ public final class Trainer {
             graph = loaded.graph();
             normalizer = loaded.normalizer();
             state = readState(loaded, ckpt);
+            // a saved zip holds the learning rate in force, not the job's schedule: set it again
+            configureForTraining(graph, options.stepsPerEpoch(itersPerEpoch), true);
             log.info("resuming from {} after epoch {}", ckpt, state.epochsCompleted);
             if (state.epochsCompleted >= options.epochs()) {
                 log.info("the checkpoint already has {} epochs; nothing to do", state.epochsCompleted);
@@ -138,9 +141,10 @@ public final class Trainer {
             }
             normalizer = initialNormalizer != null ? initialNormalizer
                     : Normalization.fit(train, trainIdx, 5000, config.getSeed());
-            graph = initialGraph != null ? initialGraph : ResNeXtGraphFactory.init(config);
+            graph = initialGraph != null ? GraphRuntime.prepare(initialGraph)
+                    : GraphRuntime.create(ResNeXtGraphFactory.build(config));
             // with N workers every replica (and its learning-rate schedule) takes one step per N batches
-            configureForTraining(graph, options.stepsPerEpoch(itersPerEpoch));
+            configureForTraining(graph, options.stepsPerEpoch(itersPerEpoch), false);
             state = new TrainingState();
             state.data = new LinkedHashMap<>(data.description());
         }
@@ -290,12 +294,13 @@ public final class Trainer {
      * weights on the loss. DL4J creates the updater at the first fit, so this takes effect on an
      * initialised network as long as it has not been trained in this process yet.
      */
-    private void configureForTraining(ComputationGraph graph, int itersPerEpoch) {
-        GraphMemory.tune(graph);
+    private void configureForTraining(ComputationGraph graph, int itersPerEpoch, boolean resumed) {
         int warmup = (int) Math.round(options.warmupEpochs() * itersPerEpoch);
         int total = options.epochs() * itersPerEpoch;
-        graph.getConfiguration().setIterationCount(0);
-        graph.getConfiguration().setEpochCount(0);
+        if (!resumed) {
+            graph.getConfiguration().setIterationCount(0);
+            graph.getConfiguration().setEpochCount(0);
+        }
         double[] weights = classWeights();
         for (org.deeplearning4j.nn.graph.vertex.GraphVertex v : graph.getVertices()) {
             if (!v.hasLayer() || !(v.getLayer().conf().getLayer() instanceof BaseLayer layer)) {
@@ -304,11 +309,7 @@ public final class Trainer {
             double lr = config.getLearningRate() * lrFactor.applyAsDouble(v.getVertexName());
             LearningRateSchedule schedule = new LearningRateSchedule(options.schedule(), lr, warmup, total,
                     options.stepEpochs() * itersPerEpoch, options.stepGamma());
-            IUpdater updater = switch (config.getOptimizer()) {
-                case SGD -> new Sgd(schedule);
-                case NESTEROV -> new Nesterovs(schedule, config.getMomentum());
-                case ADAM, ADAMW -> new Adam(schedule);
-            };
+            IUpdater updater = ResNeXtGraphFactory.updater(config, schedule);
             layer.setIUpdater(updater);
             GraphVertex confVertex = graph.getConfiguration().getVertices().get(v.getVertexName());
             if (confVertex instanceof LayerVertex lv && lv.getLayerConf().getLayer() instanceof BaseLayer cl
@@ -321,6 +322,16 @@ public final class Trainer {
             if (lossLayer instanceof LossLayer ll) {
                 ll.setLossFn(new LossMCXENT(Nd4j.createFromArray(weights)));
             }
+        }
+        var existing = graph.getUpdater(false);
+        if (existing != null) {
+            // DL4J's updater keeps the optimizer settings it was built with: rebuild it from the new
+            // ones, keeping the restored optimizer state
+            var rebuilt = new org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater(graph);
+            if (existing.getStateViewArray() != null && existing.getStateViewArray().length() > 0) {
+                rebuilt.setStateViewArray(existing.getStateViewArray());
+            }
+            graph.setUpdater(rebuilt);
         }
     }
 

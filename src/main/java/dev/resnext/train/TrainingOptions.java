@@ -54,12 +54,6 @@ public record TrainingOptions(int epochs, int batchSize, LearningRateSchedule.Ki
                 checkpointDir, resume, monitor, patience, stopAfterEpochs, balancedSampler, 1);
     }
 
-    /** The same options with another number of data-parallel workers. */
-    public TrainingOptions withWorkers(int n) {
-        return new TrainingOptions(epochs, batchSize, schedule, warmupEpochs, stepEpochs, stepGamma, classWeights,
-                augmentation, out, checkpointDir, resume, monitor, patience, stopAfterEpochs, balancedSampler, n);
-    }
-
     /**
      * Optimizer steps per epoch for {@code batches} mini-batches: with N workers, ParallelWrapper
      * hands N batches per round to the N replicas (one each) and averages them, so every replica,

@@ -5,9 +5,9 @@ import dev.resnext.data.DecodedImage;
 import dev.resnext.data.ImageSet;
 import dev.resnext.data.Normalization;
 import dev.resnext.data.PreparedImages;
-import dev.resnext.io.ModelMetadata;
-import dev.resnext.io.ModelZip;
-import dev.resnext.model.GraphMemory;
+import dev.resnext.format.ModelMetadata;
+import dev.resnext.format.ModelZip;
+import dev.resnext.runtime.GraphRuntime;
 import dev.resnext.model.InputShape;
 import dev.resnext.model.ResNeXtConfig;
 import dev.resnext.model.ResNeXtGraphFactory;
@@ -108,9 +108,7 @@ public final class FeatureCache {
                 .addLayer(VertexNames.HEAD_LOSS, ResNeXtGraphFactory.lossLayer(c.isMultiLabel(), c.getNumClasses()),
                         VertexNames.HEAD_FC)
                 .setOutputs(VertexNames.HEAD_LOSS);
-        ComputationGraph graph = new ComputationGraph(ResNeXtGraphFactory.finish(g));
-        graph.init();
-        return GraphMemory.tune(graph);
+        return GraphRuntime.create(ResNeXtGraphFactory.finish(g));
     }
 
     /** The pooled features of every image of {@code set}, as 1x1 "images" with one channel per feature. */

@@ -1,9 +1,10 @@
 package dev.resnext.transfer;
 
 import dev.resnext.ResNeXtException;
-import dev.resnext.io.LoadedModel;
+import dev.resnext.format.LoadedModel;
 import dev.resnext.model.ResNeXtConfig;
 import dev.resnext.model.ResNeXtGraphFactory;
+import dev.resnext.runtime.GraphRuntime;
 import dev.resnext.model.VertexNames;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
@@ -87,6 +88,7 @@ public final class FineTuning {
             graph.getLayer(VertexNames.STEM_CONV).setParam("W", stemW);
         }
         dedupeRegularization(graph);
+        graph = GraphRuntime.prepare(graph);
         log.info("fine-tuning {}: new head for {} {} ({}), frozen: {}", pc.getName(), child.getNumClasses(),
                 child.isMultiLabel() ? "findings" : "classes", child.isMultiLabel() ? "sigmoid" : "softmax", freeze);
         return graph;
@@ -103,13 +105,16 @@ public final class FineTuning {
         return names;
     }
 
+    /** TransferLearning repeats DL4J's double weight decay (see ResNeXtGraphFactory.finish): undo it in both copies. */
     private static void dedupeRegularization(ComputationGraph graph) {
-        ResNeXtGraphFactory.dedupeRegularization(graph.getConfiguration());
+        for (var v : graph.getConfiguration().getVertices().values()) {
+            if (v instanceof org.deeplearning4j.nn.conf.graph.LayerVertex lv) {
+                ResNeXtGraphFactory.dedupeRegularization(lv.getLayerConf().getLayer());
+            }
+        }
         for (var v : graph.getVertices()) {
-            if (v.hasLayer() && v.getLayer().conf().getLayer() instanceof BaseLayer layer) {
-                layer.setRegularization(new ArrayList<>(new java.util.LinkedHashSet<>(layer.getRegularization())));
-                layer.setRegularizationBias(new ArrayList<>(
-                        new java.util.LinkedHashSet<>(layer.getRegularizationBias())));
+            if (v.hasLayer()) {
+                ResNeXtGraphFactory.dedupeRegularization(v.getLayer().conf().getLayer());
             }
         }
     }

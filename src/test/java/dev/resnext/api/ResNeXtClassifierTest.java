@@ -1,5 +1,7 @@
 package dev.resnext.api;
 
+import dev.resnext.runtime.GraphRuntime;
+
 import dev.resnext.backend.BackendChoice;
 import dev.resnext.backend.Backends;
 import dev.resnext.data.Batches;
@@ -7,9 +9,9 @@ import dev.resnext.data.ImageSet;
 import dev.resnext.data.PreparedImages;
 import dev.resnext.data.SyntheticShapes;
 import dev.resnext.eval.ModelScoring;
-import dev.resnext.io.LoadedModel;
-import dev.resnext.io.ModelMetadata;
-import dev.resnext.io.ModelZip;
+import dev.resnext.format.LoadedModel;
+import dev.resnext.format.ModelMetadata;
+import dev.resnext.format.ModelZip;
 import dev.resnext.data.Normalization;
 import dev.resnext.model.InputShape;
 import dev.resnext.model.Presets;
@@ -43,7 +45,7 @@ class ResNeXtClassifierTest {
     @BeforeAll
     static void saveModel() {
         Backends.initialize(BackendChoice.CPU);
-        graph = ResNeXtGraphFactory.init(config);
+        graph = GraphRuntime.create(ResNeXtGraphFactory.build(config));
         normalizer = Normalization.of(new float[] {0.3f}, new float[] {0.2f});
         zip = dir.resolve("m.zip");
         ModelZip.save(zip, graph, ModelMetadata.create(config, SyntheticShapes.CLASSES, null, null, null),

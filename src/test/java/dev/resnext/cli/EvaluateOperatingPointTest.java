@@ -1,5 +1,7 @@
 package dev.resnext.cli;
 
+import dev.resnext.runtime.GraphRuntime;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.resnext.data.Batches;
@@ -9,9 +11,9 @@ import dev.resnext.data.PreparedImages;
 import dev.resnext.data.SyntheticShapes;
 import dev.resnext.eval.ModelScoring;
 import dev.resnext.eval.Thresholds;
-import dev.resnext.io.LoadedModel;
-import dev.resnext.io.ModelMetadata;
-import dev.resnext.io.ModelZip;
+import dev.resnext.format.LoadedModel;
+import dev.resnext.format.ModelMetadata;
+import dev.resnext.format.ModelZip;
 import dev.resnext.model.InputShape;
 import dev.resnext.model.Presets;
 import dev.resnext.model.ResNeXtConfig;
@@ -151,7 +153,7 @@ class EvaluateOperatingPointTest {
     void refusesMultiClassModelsAndBadOptions() throws Exception {
         ResNeXtConfig c = Presets.small().toBuilder().input(16, 16, 1).numClasses(4).build();
         Path multi = dir.resolve("multi.zip");
-        ModelZip.save(multi, ResNeXtGraphFactory.init(c), ModelMetadata.create(c, SyntheticShapes.CLASSES, Map.of(),
+        ModelZip.save(multi, GraphRuntime.create(ResNeXtGraphFactory.build(c)), ModelMetadata.create(c, SyntheticShapes.CLASSES, Map.of(),
                 Map.of(), Map.of()), null, false);
         assertOneLineError(CliRunner.run("evaluate", "--model", multi.toString(), "--data", test.toString(),
                 "--choose-threshold", "youden", "--threshold-data", val.toString()), "needs a binary model");

@@ -1,10 +1,12 @@
 package dev.resnext.cli;
 
+import dev.resnext.runtime.GraphRuntime;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.resnext.data.SyntheticShapes;
-import dev.resnext.io.ModelMetadata;
-import dev.resnext.io.ModelZip;
+import dev.resnext.format.ModelMetadata;
+import dev.resnext.format.ModelZip;
 import dev.resnext.model.Presets;
 import dev.resnext.model.ResNeXtConfig;
 import dev.resnext.model.ResNeXtGraphFactory;
@@ -113,7 +115,7 @@ class ExplainCommandTest {
     void acceptsAModelWhoseLastStageIsOnePixel() throws Exception {
         ResNeXtConfig c = Presets.small().toBuilder().input(4, 4, 1).numClasses(2).build();
         Path small = dir.resolve("one-pixel.zip");
-        ModelZip.save(small, ResNeXtGraphFactory.init(c), ModelMetadata.create(c, List.of("no", "yes"), Map.of(),
+        ModelZip.save(small, GraphRuntime.create(ResNeXtGraphFactory.build(c)), ModelMetadata.create(c, List.of("no", "yes"), Map.of(),
                 Map.of(), Map.of()), null, false);
         Path out = dir.resolve("cams-small");
         CliRunner.Result r = CliRunner.run("explain", "--model", small.toString(), "--out", out.toString(), "--json",

@@ -2,8 +2,8 @@ package dev.resnext.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.resnext.data.SyntheticShapes;
-import dev.resnext.io.LoadedModel;
-import dev.resnext.io.ModelZip;
+import dev.resnext.format.LoadedModel;
+import dev.resnext.format.ModelZip;
 import dev.resnext.train.Trainer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -143,12 +143,11 @@ class FaultsTest {
 
     @Test
     void memoryLimitsParseWithBinaryUnits() {
-        assertEquals(0, MemoryWatchdog.parseBytes(""));
-        assertEquals(1234, MemoryWatchdog.parseBytes("1234"));
-        assertEquals(512L << 10, MemoryWatchdog.parseBytes("512k"));
-        assertEquals(21694L << 20, MemoryWatchdog.parseBytes("21694m"));
-        assertEquals(20L << 30, MemoryWatchdog.parseBytes("20G"));
-        assertEquals(-1, MemoryWatchdog.parseBytes("lots"));
+        assertEquals(1234, dev.resnext.RuntimeSettings.parseBytes("1234"));
+        assertEquals(512L << 10, dev.resnext.RuntimeSettings.parseBytes("512k"));
+        assertEquals(21694L << 20, dev.resnext.RuntimeSettings.parseBytes("21694m"));
+        assertEquals(20L << 30, dev.resnext.RuntimeSettings.parseBytes("20G"));
+        assertThrows(NumberFormatException.class, () -> dev.resnext.RuntimeSettings.parseBytes("lots"));
         if (Files.exists(Path.of("/proc/self/status"))) {
             assertTrue(MemoryWatchdog.residentBytes() > 0, "this JVM's resident memory from /proc");
         }

@@ -1,8 +1,8 @@
 package dev.resnext.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.resnext.io.ModelMetadata;
-import dev.resnext.io.ModelZip;
+import dev.resnext.format.ModelMetadata;
+import dev.resnext.format.ModelZip;
 import dev.resnext.io.NpyFiles;
 import dev.resnext.io.ParityFixtures;
 import org.junit.jupiter.api.BeforeAll;

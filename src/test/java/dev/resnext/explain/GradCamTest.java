@@ -1,9 +1,11 @@
 package dev.resnext.explain;
 
+import dev.resnext.runtime.GraphRuntime;
+
 import dev.resnext.ResNeXtException;
 import dev.resnext.data.DecodedImage;
 import dev.resnext.data.Normalization;
-import dev.resnext.model.GraphOutputs;
+import dev.resnext.runtime.GraphOutputs;
 import dev.resnext.model.Presets;
 import dev.resnext.model.ResNeXtConfig;
 import dev.resnext.model.ResNeXtGraphFactory;
@@ -71,7 +73,7 @@ class GradCamTest {
     @Test
     void mapOfANetworkEqualsReluOfWeightedActivations() {
         ResNeXtConfig c = config(16, 3);
-        ComputationGraph graph = ResNeXtGraphFactory.init(c);
+        ComputationGraph graph = GraphRuntime.create(ResNeXtGraphFactory.build(c));
         Random rng = new Random(3);
         double[][] weights = new double[(int) graph.getLayer(VertexNames.HEAD_FC).getParam("W").size(0)][3];
         for (double[] row : weights) {
@@ -149,7 +151,7 @@ class GradCamTest {
     @Test
     void appliesTheModelsNormaliser() {
         ResNeXtConfig c = config(8, 2);
-        ComputationGraph graph = ResNeXtGraphFactory.init(c);
+        ComputationGraph graph = GraphRuntime.create(ResNeXtGraphFactory.build(c));
         NormalizerStandardize norm = Normalization.of(new float[] {0.4f}, new float[] {0.2f});
         float[] image = randomImage(c, 11);
         float[] standardised = new float[image.length];
@@ -170,7 +172,7 @@ class GradCamTest {
     void smallLastStagesGiveOneByOneAndTwoByTwoMaps() {
         for (int[] sizeAndMap : new int[][] {{4, 1}, {8, 2}}) {
             ResNeXtConfig c = config(sizeAndMap[0], 2);
-            GradCam cam = new GradCam(ResNeXtGraphFactory.init(c), c, null);
+            GradCam cam = new GradCam(GraphRuntime.create(ResNeXtGraphFactory.build(c)), c, null);
             GradCam.Result r = cam.explain(randomImage(c, 5), -1);
             assertEquals(sizeAndMap[1], r.height());
             assertEquals(sizeAndMap[1], r.width());

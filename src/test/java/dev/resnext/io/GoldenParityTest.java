@@ -1,6 +1,6 @@
 package dev.resnext.io;
 
-import dev.resnext.model.GraphOutputs;
+import dev.resnext.runtime.GraphOutputs;
 import dev.resnext.model.Presets;
 import dev.resnext.model.ResNeXtConfig;
 import org.junit.jupiter.api.BeforeAll;

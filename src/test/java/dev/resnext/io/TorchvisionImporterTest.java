@@ -1,6 +1,13 @@
 package dev.resnext.io;
 
-import dev.resnext.model.GraphOutputs;
+import dev.resnext.model.ResNeXtGraphFactory;
+import dev.resnext.io.AtomicFiles;
+import dev.resnext.format.LoadedModel;
+import dev.resnext.format.ModelMetadata;
+import dev.resnext.format.ModelZip;
+import dev.resnext.runtime.GraphRuntime;
+
+import dev.resnext.runtime.GraphOutputs;
 import dev.resnext.model.Presets;
 import dev.resnext.model.ResNeXtConfig;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -131,7 +138,7 @@ class TorchvisionImporterTest {
     @Test
     void mismatchLeavesAnExistingGraphUntouched() {
         ResNeXtConfig config = microConfig(IMAGENET_MICRO);
-        ComputationGraph graph = dev.resnext.model.ResNeXtGraphFactory.init(config);
+        ComputationGraph graph = GraphRuntime.create(ResNeXtGraphFactory.build(config));
         INDArray before = graph.params().dup();
         Map<String, INDArray> sd = new LinkedHashMap<>(NpyFiles.readNpz(stateDict(IMAGENET_MICRO)));
         sd.remove("fc.bias");

@@ -30,8 +30,8 @@ class PresetParameterCountTest {
         ModelSummary s = ModelSummary.of(Presets.resnext50_32x4d());
         assertEquals(32 * 16, s.splitVertices());
         assertEquals(16, s.mergeVertices());
-        assertEquals(512, s.vertexKinds().get("BranchConvolution"), "one 3x3 branch per group and block");
-        assertEquals(549, s.vertexKinds().get("ConvolutionLayer") + s.vertexKinds().get("BranchConvolution"));
+        assertEquals(512, s.vertexKinds().get("SubsetVertex"), "one channel slice per group and block");
+        assertEquals(549, s.vertexKinds().get("ConvolutionLayer"), "37 plain convolutions and 512 group branches");
         assertEquals(53, s.vertexKinds().get("BatchNormalization"));
     }
 

@@ -1,5 +1,7 @@
 package dev.resnext.model;
 
+import dev.resnext.runtime.GraphRuntime;
+
 import dev.resnext.backend.BackendChoice;
 import dev.resnext.backend.Backends;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
@@ -27,7 +29,7 @@ class ResNeXtGraphFactoryTest {
         // torchvision reference (conventions.txt): tiny @64 -> maxpool [16,16,16], layer1 [64,16,16],
         // layer2 [128,8,8], layer3 [256,4,4], layer4 [512,2,2]
         ResNeXtConfig c = Presets.tiny();
-        ComputationGraph g = ResNeXtGraphFactory.init(c);
+        ComputationGraph g = GraphRuntime.create(ResNeXtGraphFactory.build(c));
         INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 64, 64);
         Map<String, INDArray> acts = g.feedForward(x, false);
         assertArrayEquals(new long[] {2, 16, 16, 16}, acts.get(VertexNames.STEM_POOL).shape());
@@ -63,9 +65,9 @@ class ResNeXtGraphFactoryTest {
             assertTrue(names.contains(n), n);
         }
         assertFalse(names.contains("stage2.block1.downsample.conv"), "identity shortcut inside a stage");
-        ChannelSplitVertex v = (ChannelSplitVertex) a.getVertices().get("stage2.block0.group07.split");
-        assertEquals(7 * 8, v.getFirstChannel());
-        assertEquals(8, v.getChannels());
+        var v = (org.deeplearning4j.nn.conf.graph.SubsetVertex) a.getVertices().get("stage2.block0.group07.split");
+        assertEquals(7 * 8, v.getFrom());
+        assertEquals(7 * 8 + 7, v.getTo());
         assertTrue(ResNeXtGraphFactory.build(Presets.resnext101_64x4d()).getVertices()
                 .containsKey("stage3.block22.group63.conv3x3"));
     }
@@ -82,7 +84,8 @@ class ResNeXtGraphFactoryTest {
     void configurationJsonRoundTripIsExact() {
         // DL4J decides BN's useLogStd on reading from the variables recorded at initialisation, so
         // the round trip is exact for the configuration of an initialised network (as in a zip)
-        ComputationGraphConfiguration conf = ResNeXtGraphFactory.init(Presets.tiny()).getConfiguration();
+        ComputationGraphConfiguration conf = GraphRuntime.stockConfiguration(
+                GraphRuntime.create(ResNeXtGraphFactory.build(Presets.tiny())));
         ComputationGraphConfiguration back = ComputationGraphConfiguration.fromJson(conf.toJson());
         assertEquals(conf, back);
         assertEquals(conf.toJson(), back.toJson());
@@ -90,16 +93,16 @@ class ResNeXtGraphFactoryTest {
 
     @Test
     void sameSeedGivesSameWeights() {
-        INDArray a = ResNeXtGraphFactory.init(Presets.small()).params();
-        INDArray b = ResNeXtGraphFactory.init(Presets.small()).params();
+        INDArray a = GraphRuntime.create(ResNeXtGraphFactory.build(Presets.small())).params();
+        INDArray b = GraphRuntime.create(ResNeXtGraphFactory.build(Presets.small())).params();
         assertEquals(a, b);
-        INDArray c = ResNeXtGraphFactory.init(Presets.small().toBuilder().seed(7).build()).params();
+        INDArray c = GraphRuntime.create(ResNeXtGraphFactory.build(Presets.small().toBuilder().seed(7).build())).params();
         assertNotEquals(a, c);
     }
 
     @Test
     void convolutionsFollowTorchvisionInit() {
-        ComputationGraph g = ResNeXtGraphFactory.init(Presets.resnext29_4x16d());
+        ComputationGraph g = GraphRuntime.create(ResNeXtGraphFactory.build(Presets.resnext29_4x16d()));
         // kaiming normal, fan_out of the whole grouped conv: std = sqrt(2 / (width * 9)), width = 64
         INDArray w = g.getLayer("stage1.block0.group00.conv3x3").getParam("W");
         double std = Nd4j.concat(0, g.getLayer("stage1.block0.group00.conv3x3").getParam("W").reshape(-1),
@@ -134,7 +137,7 @@ class ResNeXtGraphFactoryTest {
      * updates, so the check is done here by parameter name.
      */
     private static void checkGradients(ResNeXtConfig c) {
-        ComputationGraph g = ResNeXtGraphFactory.init(c);
+        ComputationGraph g = GraphRuntime.create(ResNeXtGraphFactory.build(c));
         Nd4j.getRandom().setSeed(12345);
         INDArray x = Nd4j.rand(DataType.DOUBLE, 3, 2, 6, 6).subi(0.5);
         INDArray y = Nd4j.zeros(DataType.DOUBLE, 3, 3);

@@ -1,5 +1,7 @@
 package dev.resnext.transfer;
 
+import dev.resnext.runtime.GraphRuntime;
+
 import dev.resnext.backend.BackendChoice;
 import dev.resnext.backend.Backends;
 import dev.resnext.cli.CliRunner;
@@ -13,9 +15,9 @@ import dev.resnext.data.Splits;
 import dev.resnext.data.SyntheticShapes;
 import dev.resnext.eval.ModelScoring;
 import dev.resnext.eval.MultiLabelMetrics;
-import dev.resnext.io.LoadedModel;
-import dev.resnext.io.ModelMetadata;
-import dev.resnext.io.ModelZip;
+import dev.resnext.format.LoadedModel;
+import dev.resnext.format.ModelMetadata;
+import dev.resnext.format.ModelZip;
 import dev.resnext.model.InputShape;
 import dev.resnext.model.Presets;
 import dev.resnext.model.ResNeXtConfig;
@@ -50,7 +52,7 @@ class FineTuningTest {
     @BeforeAll
     static void parent() {
         Backends.initialize(BackendChoice.CPU);
-        ComputationGraph g = ResNeXtGraphFactory.init(parentConfig);
+        ComputationGraph g = GraphRuntime.create(ResNeXtGraphFactory.build(parentConfig));
         // non-trivial BN statistics, so that "kept" is distinguishable from "re-initialised"
         Nd4j.getRandom().setSeed(5);
         g.fit(new org.nd4j.linalg.dataset.DataSet(Nd4j.rand(DataType.FLOAT, 8, 3, 16, 16),

@@ -1,11 +1,13 @@
 package dev.resnext.spark;
 
+import dev.resnext.runtime.GraphRuntime;
+
 import dev.resnext.data.DecodedImage;
 import dev.resnext.data.ImageDecoder;
 import dev.resnext.data.ImageOps;
 import dev.resnext.data.Normalization;
-import dev.resnext.io.ModelMetadata;
-import dev.resnext.io.ModelZip;
+import dev.resnext.format.ModelMetadata;
+import dev.resnext.format.ModelZip;
 import dev.resnext.model.InputShape;
 import dev.resnext.model.Presets;
 import dev.resnext.model.ResNeXtConfig;
@@ -119,7 +121,7 @@ public final class SparkTrain {
             long nVal = val.count();
             log.info("{} classes {}, {} training and {} validation images, input {}", k, classes, nTrain, nVal, shape);
 
-            ComputationGraph graph = ResNeXtGraphFactory.init(config);
+            ComputationGraph graph = GraphRuntime.create(ResNeXtGraphFactory.build(config));
             TrainingMaster<?, ?> tm = new ParameterAveragingTrainingMaster.Builder(1)
                     .batchSizePerWorker(batch)
                     .averagingFrequency(averaging)
