@@ -361,6 +361,10 @@ public final class Trainer {
                 throw new IllegalArgumentException("--class-weights must be zero or positive numbers");
             }
         }
+        if (java.util.Arrays.stream(w).allMatch(x -> x == 0)) {
+            // an all-zero weighted loss is 0 whatever the network does: nothing would be learned
+            throw new IllegalArgumentException("--class-weights are all zero; at least one class needs a positive weight");
+        }
         return w;
     }
 
