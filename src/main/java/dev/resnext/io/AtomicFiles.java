@@ -38,30 +38,39 @@ public final class AtomicFiles {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
         Path firstCreated = firstMissing(dir);
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            removeEmptyFolders(dir, firstCreated);
-            throw new ResNeXtException("cannot create folder " + dir + ": " + describe(e));
-        }
-        if (!Files.isWritable(dir)) {
-            throw new ResNeXtException("cannot write to " + dir + ": folder is read-only");
-        }
-        Path tmp = null;
+        Path tmpFile = dir.resolve(temporaryName(abs.getFileName().toString(), ProcessHandle.current().pid(),
+                String.format("%016x", RANDOM.nextLong())));
         boolean done = false;
-        ExitCleanup.Registration onSignal = null;
+        ExitCleanup.Registration onSignal;
         try {
-            tmp = createTemp(dir, abs.getFileName().toString());
-            Path tmpFinal = tmp;
-            // SIGINT/SIGTERM in the middle of the write: remove the temporary file and any folder this write made
-            onSignal = ExitCleanup.register(() -> {
+            // folder and temporary file are created under the clean-up registry's guard: a SIGINT/SIGTERM
+            // either comes first (nothing is created) or finds the clean-up registered
+            onSignal = ExitCleanup.registerCreating(() -> {
+                Files.createDirectories(dir);
+                if (!Files.isWritable(dir)) {
+                    throw new java.nio.file.AccessDeniedException(dir.toString(), null, "folder is read-only");
+                }
+                Files.createFile(tmpFile);
+            }, () -> {
                 try {
-                    Files.deleteIfExists(tmpFinal);
+                    Files.deleteIfExists(tmpFile);
                 } catch (IOException ignored) {
                     // best effort
                 }
                 removeEmptyFolders(dir, firstCreated);
             });
+        } catch (IOException e) {
+            removeEmptyFolders(dir, firstCreated);
+            if (!Files.isDirectory(dir)) {
+                throw new ResNeXtException("cannot create folder " + dir + ": " + describe(e));
+            }
+            if (!Files.isWritable(dir)) {
+                throw new ResNeXtException("cannot write to " + dir + ": folder is read-only");
+            }
+            throw new ResNeXtException("cannot write " + abs + ": " + describe(e) + " (any previous version is intact)", e);
+        }
+        Path tmp = tmpFile;
+        try {
             setPermissions(tmp, abs);
             // the lock tells removeLeftovers (in another process) that this temporary file is in use
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
@@ -168,19 +177,6 @@ public final class AtomicFiles {
     static final int TEMP_NAME_OVERHEAD = 2 + 19 + 1 + 16 + 1 + 8 + 4;
     /** Longest file name (bytes) of common Linux and macOS file systems (ext4, xfs, btrfs, tmpfs, apfs). */
     public static final int MAX_NAME_BYTES = 255;
-
-    private static Path createTemp(Path dir, String targetName) throws IOException {
-        long pid = ProcessHandle.current().pid();
-        for (int attempt = 0; ; attempt++) {
-            String nonce = String.format("%016x", RANDOM.nextLong());
-            Path p = dir.resolve(temporaryName(targetName, pid, nonce));
-            try {
-                return Files.createFile(p);
-            } catch (java.nio.file.FileAlreadyExistsException e) {
-                if (attempt > 10) throw e;
-            }
-        }
-    }
 
     /** The temporary name for {@code targetName} written by process {@code pid}; {@code nonce} is 16 hex digits. */
     static String temporaryName(String targetName, long pid, String nonce) {

@@ -18,6 +18,13 @@ import java.util.Map;
 public final class ExitCleanup {
     private static final Map<Object, Runnable> ACTIONS = new LinkedHashMap<>();
     private static boolean hookInstalled;
+    private static boolean shuttingDown;
+
+    /** Creates files or folders (may throw). */
+    @FunctionalInterface
+    public interface Creation {
+        void create() throws java.io.IOException;
+    }
 
     /** Cancels a registered action (idempotent). */
     public interface Registration extends AutoCloseable {
@@ -30,8 +37,26 @@ public final class ExitCleanup {
 
     /** Runs {@code action} at exit unless the returned registration is closed first. */
     public static Registration register(Runnable action) {
+        try {
+            return registerCreating(() -> { }, action);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e); // the empty creation throws nothing
+        }
+    }
+
+    /**
+     * Runs {@code creation}, then registers {@code cleanup}, as one step that the exit hook cannot
+     * interleave with: once the process is stopping, nothing more is created (an exception says so),
+     * so nothing is created after the clean-up ran.
+     */
+    public static Registration registerCreating(Creation creation, Runnable cleanup) throws java.io.IOException {
         Object key = new Object();
+        Runnable action = cleanup;
         synchronized (ACTIONS) {
+            if (shuttingDown) {
+                throw new java.io.IOException("the process is stopping (signal)");
+            }
+            creation.create();
             if (!hookInstalled) {
                 try {
                     Runtime.getRuntime().addShutdownHook(new Thread(ExitCleanup::runAll, "resnext-exit-cleanup"));
@@ -60,6 +85,7 @@ public final class ExitCleanup {
     static void runAll() {
         List<Runnable> todo;
         synchronized (ACTIONS) {
+            shuttingDown = true;
             todo = new ArrayList<>(ACTIONS.values());
             ACTIONS.clear();
         }
