@@ -109,8 +109,12 @@ public final class EvaluateCommand implements Callable<Integer> {
         return 0;
     }
 
+    @Mixin
+    ImageLimitOption imageLimit = new ImageLimitOption();
+
     @Override
     public Integer call() throws Exception {
+        imageLimit.apply();
         if (batch < 1) {
             throw new IllegalArgumentException("--batch must be at least 1, was " + batch);
         }

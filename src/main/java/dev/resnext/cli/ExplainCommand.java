@@ -60,8 +60,12 @@ public final class ExplainCommand implements Callable<Integer> {
     @Mixin
     BackendOption backend = new BackendOption();
 
+    @Mixin
+    ImageLimitOption imageLimit = new ImageLimitOption();
+
     @Override
     public Integer call() {
+        imageLimit.apply();
         if (!(alpha >= 0 && alpha <= 1)) {
             throw new IllegalArgumentException("--alpha must be between 0 and 1, was " + alpha);
         }
@@ -125,11 +129,12 @@ public final class ExplainCommand implements Callable<Integer> {
             result.put("heatmaps", rows);
             stdout.println(Json.write(result));
         } else {
-            stdout.println("file,class,probability,output");
+            var csv = PredictCommand.printCsv(stdout);
+            PredictCommand.printRow(csv, List.of("file", "class", "probability", "output"));
             for (int i = 0; i < files.size(); i++) {
                 GradCam.Result r = results.get(i);
-                stdout.println(csv(files.get(i).toString()) + "," + csv(labels.get(r.classIndex())) + ","
-                        + String.format(Locale.ROOT, "%.6f", r.probability()) + "," + csv(outputs.get(i).toString()));
+                PredictCommand.printRow(csv, List.of(files.get(i).toString(), labels.get(r.classIndex()),
+                        String.format(Locale.ROOT, "%.6f", r.probability()), outputs.get(i).toString()));
             }
         }
         return 0;
@@ -180,7 +185,4 @@ public final class ExplainCommand implements Callable<Integer> {
         return result;
     }
 
-    private static String csv(String s) {
-        return s.contains(",") || s.contains("\"") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
-    }
 }

@@ -5,6 +5,7 @@ import dev.resnext.data.LabelsCsv;
 import dev.resnext.data.Normalization;
 import dev.resnext.format.LoadedModel;
 import dev.resnext.format.ModelZip;
+import dev.resnext.io.RunOutputs;
 import dev.resnext.model.InputShape;
 import dev.resnext.model.ResNeXtConfig;
 import dev.resnext.model.VertexNames;
@@ -94,7 +95,8 @@ public final class FinetuneCommand implements Callable<Integer> {
         }
         TrainingOptions opts = training.resolve().options();
         dataOptions.check();
-        Outputs.checkWritable(opts);
+        String[] phases = twoPhase == null ? new String[0] : new String[]{"phase1", "phase2"};
+        Outputs.checkWritable(opts, phases);
         backend.initialize();
         LoadedModel parent = ModelZip.load(from);
         ResNeXtConfig pc = parent.metadata().config();
@@ -120,7 +122,26 @@ public final class FinetuneCommand implements Callable<Integer> {
         provenance.put("parentProvenance", parent.metadata().provenance());
         provenance.put("freeze", policy.toString());
 
-        Outputs.removeLeftovers(opts);
+        Outputs.removeLeftovers(opts, phases);
+        RunOutputs outputs = Outputs.begin(opts, phases);
+        Trainer.Result result;
+        try {
+            result = train(parent, child, policy, data, opts, normalizer, provenance);
+            outputs.succeeded();
+        } catch (RuntimeException | Error e) {
+            outputs.failed();
+            throw e;
+        }
+        Map<String, Object> summary = TrainCommand.summary(result);
+        summary.put("workers", opts.workers());
+        Outputs.checkReported(summary, TrainCommand.REPORTED);
+        System.out.println(Json.write(summary));
+        return 0;
+    }
+
+    private Trainer.Result train(LoadedModel parent, ResNeXtConfig child, FreezePolicy policy, TrainingData data,
+                                 TrainingOptions opts, DataNormalization normalizer, Map<String, Object> provenance) {
+        ResNeXtConfig pc = parent.metadata().config();
         Trainer.Result result;
         if (twoPhase == null) {
             ComputationGraph graph = FineTuning.prepare(parent, child, policy);
@@ -140,10 +161,7 @@ public final class FinetuneCommand implements Callable<Integer> {
             provenance.put("twoPhase", Map.of("headEpochs", twoPhase, "backboneLrFactor", backboneLrFactor));
             result = run(child, data, p2, graph, normalizer, provenance, policy);
         }
-        Map<String, Object> summary = TrainCommand.summary(result);
-        summary.put("workers", opts.workers());
-        System.out.println(Json.write(summary));
-        return 0;
+        return result;
     }
 
     private Trainer.Result run(ResNeXtConfig child, TrainingData data, TrainingOptions opts, ComputationGraph graph,

@@ -38,6 +38,12 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        String bad = MemorySettings.problem();
+        if (bad != null) {
+            // before anything loads JavaCPP, which would throw its own multi-line error on these
+            System.err.println("error: " + bad);
+            System.exit(EXIT_USAGE);
+        }
         MemoryWatchdog.startIfConfigured(System.err);
         System.exit(execute(args));
     }
@@ -69,7 +75,7 @@ public final class Main implements Runnable {
             PrintWriter err = commandLine.getErr();
             boolean debug = "1".equals(System.getenv("RESNEXT_DEBUG"));
             if (isUserError(ex)) {
-                err.println("error: " + ex.getMessage());
+                err.println("error: " + ex.getMessage() + hint(ex));
                 if (debug) ex.printStackTrace(err);
                 return ex instanceof IllegalArgumentException ? EXIT_USAGE : EXIT_INPUT;
             }
@@ -78,9 +84,11 @@ public final class Main implements Runnable {
                 if (debug) ex.printStackTrace(err);
                 return EXIT_INPUT;
             }
-            err.println("error: internal error: " + ex);
+            // last resort: one line that says what the command was handling, so the input can be found
+            err.println("error: internal error in '" + commandLine.getCommandSpec().qualifiedName() + "'"
+                    + inputs(parseResult) + ": " + ex + "; please report it (RESNEXT_DEBUG=1 shows the stack trace)");
             log.debug("internal error", ex);
-            ex.printStackTrace(err);
+            if (debug) ex.printStackTrace(err);
             return EXIT_INTERNAL;
         });
         // An OutOfMemoryError thrown by the command itself is an Error, which picocli does not pass to
@@ -105,6 +113,32 @@ public final class Main implements Runnable {
     /** The one line printed when a job runs out of (heap or native) memory. */
     static final String OUT_OF_MEMORY = "error: out of memory; lower --batch (or the input size), or raise "
             + "RESNEXT_HEAP (Java heap) / RESNEXT_OFFHEAP (native memory)";
+
+    /** What the user can change, for typed errors of library code (which names no options). */
+    private static String hint(Throwable ex) {
+        for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t instanceof dev.resnext.data.ImageTooLargeException) {
+                return "; raise --max-image-pixels to read it";
+            }
+        }
+        return "";
+    }
+
+    /** The options and files the command was given, e.g. " (--data x, --config c.json, inputs [a.png])". */
+    static String inputs(CommandLine.ParseResult parseResult) {
+        if (parseResult == null) return "";
+        CommandLine.ParseResult pr = parseResult;
+        while (pr.subcommand() != null) pr = pr.subcommand();
+        java.util.List<String> parts = new java.util.ArrayList<>();
+        for (CommandLine.Model.OptionSpec o : pr.matchedOptions()) {
+            Object v = o.getValue();
+            if (v != null && !(v instanceof Boolean)) parts.add(o.longestName() + " " + v);
+        }
+        for (CommandLine.Model.PositionalParamSpec p : pr.matchedPositionals()) {
+            parts.add(String.valueOf((Object) p.getValue()));
+        }
+        return parts.isEmpty() ? "" : " while handling " + String.join(", ", parts);
+    }
 
     private static boolean isUserError(Throwable ex) {
         return ex instanceof ResNeXtException || ex instanceof IllegalArgumentException

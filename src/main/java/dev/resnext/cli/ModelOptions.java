@@ -33,6 +33,47 @@ public final class ModelOptions {
     @Option(names = "--input", paramLabel = "HxWxC", description = "Input height x width x channels, e.g. 224x224x3.")
     String input;
 
+    /**
+     * Reads a --config file; every way a JSON file can be wrong (not UTF-8, not an object, null,
+     * wrong types, nulls inside lists, numbers out of range) ends in one message naming the file.
+     */
+    static ResNeXtConfig readConfig(Path f) {
+        String text;
+        try {
+            text = Files.readString(f);
+        } catch (java.nio.charset.MalformedInputException e) {
+            throw new ResNeXtException("--config " + f + " is not UTF-8 text");
+        } catch (IOException e) {
+            throw new ResNeXtException("--config: cannot read " + f + ": " + e.getMessage());
+        }
+        if (text.isBlank()) {
+            throw new ResNeXtException("--config " + f + " is empty; expected a JSON object of model settings");
+        }
+        if (!text.strip().startsWith("{")) {
+            throw new ResNeXtException("--config " + f + ": expected a JSON object ({...}) of model settings");
+        }
+        ResNeXtConfig config;
+        try {
+            config = ResNeXtConfig.fromJson(text);
+        } catch (IllegalArgumentException e) {
+            throw new ResNeXtException("--config " + f + ": " + firstLine(e.getMessage()));
+        } catch (RuntimeException e) {
+            // the boundary for this input: nothing in a user's file may surface as an internal error
+            throw new ResNeXtException("--config " + f + ": invalid model configuration (" + firstLine(
+                    String.valueOf(e.getMessage())) + ")", e);
+        }
+        if (config == null) {
+            throw new ResNeXtException("--config " + f + ": expected a JSON object of model settings, found null");
+        }
+        return config;
+    }
+
+    private static String firstLine(String m) {
+        if (m == null) return "no details";
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl).trim();
+    }
+
     /** The configuration these options describe, or the preset {@code defaultPreset} when none is given. */
     public ResNeXtConfig resolve(String defaultPreset) {
         ResNeXtConfig config;
@@ -41,13 +82,7 @@ public final class ModelOptions {
             if (!Files.isRegularFile(f)) {
                 throw new ResNeXtException("--config: no such file: " + f);
             }
-            try {
-                config = ResNeXtConfig.fromJson(Files.readString(f));
-            } catch (IOException e) {
-                throw new ResNeXtException("--config: cannot read " + f + ": " + e.getMessage());
-            } catch (IllegalArgumentException e) {
-                throw new ResNeXtException("--config " + f + ": " + e.getMessage());
-            }
+            config = readConfig(f);
         } else {
             config = Presets.get(source != null && source.preset != null ? source.preset : defaultPreset);
         }

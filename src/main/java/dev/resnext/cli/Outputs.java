@@ -2,6 +2,7 @@ package dev.resnext.cli;
 
 import dev.resnext.ResNeXtException;
 import dev.resnext.io.AtomicFiles;
+import dev.resnext.io.RunOutputs;
 import dev.resnext.train.MetricsFiles;
 import dev.resnext.train.Trainer;
 import dev.resnext.train.TrainingOptions;
@@ -10,11 +11,15 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
- * Checks on the files a training job writes, made before any work: a job that cannot write its
- * model should fail in its first second, not after the first epoch, and create nothing.
+ * The output-path planner of the training jobs: every file a job will write is listed here and
+ * checked before any work (a job that cannot write its model should fail in its first second, not
+ * after the first epoch, and create nothing), and the same list is handed to {@link RunOutputs},
+ * which removes a failed run's outputs.
  */
 final class Outputs {
     private static final Logger log = LoggerFactory.getLogger(Outputs.class);
@@ -22,22 +27,64 @@ final class Outputs {
     private Outputs() {
     }
 
-    /** The model zip, its metrics files and the checkpoint. */
-    static List<Path> files(TrainingOptions o) {
-        return List.of(o.out(), MetricsFiles.sibling(o.out(), ".metrics.csv"),
-                MetricsFiles.sibling(o.out(), ".metrics.json"), MetricsFiles.sibling(o.out(), ".curves.png"),
-                o.checkpointDir().resolve(Trainer.CHECKPOINT));
+    /** The model zip, its metrics files and the checkpoint(s); {@code phases} are sub-folders of the checkpoint folder. */
+    static List<Path> files(TrainingOptions o, String... phases) {
+        List<Path> files = new ArrayList<>(List.of(o.out(), MetricsFiles.sibling(o.out(), ".metrics.csv"),
+                MetricsFiles.sibling(o.out(), ".metrics.json"), MetricsFiles.sibling(o.out(), ".curves.png")));
+        files.addAll(checkpoints(o, phases));
+        return files.stream().map(p -> p.toAbsolutePath().normalize()).toList();
     }
 
-    /** Fails with one line when the model zip or the checkpoint could not be written; creates nothing. */
-    static void checkWritable(TrainingOptions o) {
+    static List<Path> checkpoints(TrainingOptions o, String... phases) {
+        Path dir = o.checkpointDir().toAbsolutePath().normalize();
+        if (phases.length == 0) return List.of(dir.resolve(Trainer.CHECKPOINT));
+        List<Path> list = new ArrayList<>();
+        for (String p : phases) list.add(dir.resolve(p).resolve(Trainer.CHECKPOINT));
+        return list;
+    }
+
+    /**
+     * Fails with one line when any output could not be written; creates nothing. Checks: the model
+     * zip is not a folder, no two outputs are the same path or inside one another (e.g. the
+     * checkpoint folder equal to the model zip), every name fits the file system (with the longer
+     * temporary name), and every folder exists and is writable or can be created.
+     */
+    static void checkWritable(TrainingOptions o, String... phases) {
         Path out = o.out().toAbsolutePath().normalize();
+        Path ckDir = o.checkpointDir().toAbsolutePath().normalize();
         if (Files.isDirectory(out)) {
             throw new ResNeXtException("--out " + o.out() + " is a folder; give the model zip's file name, "
                     + "e.g. " + o.out().resolve("model.zip"));
         }
+        if (ckDir.equals(out)) {
+            throw new ResNeXtException("--checkpoint-dir " + o.checkpointDir() + " and --out " + o.out()
+                    + " name the same path; give the checkpoints their own folder");
+        }
+        if (ckDir.startsWith(out)) {
+            throw new ResNeXtException("--checkpoint-dir " + o.checkpointDir() + " is inside --out " + o.out()
+                    + ", which is the model zip's file name; give the checkpoints their own folder");
+        }
+        List<Path> files = files(o, phases);
+        for (int i = 0; i < files.size(); i++) {
+            Path f = files.get(i);
+            String option = i < 4 ? "--out" : "--checkpoint-dir";
+            for (int j = 0; j < files.size(); j++) {
+                if (i != j && (files.get(j).equals(f) || files.get(j).startsWith(f))) {
+                    throw new ResNeXtException(option + ": " + f + " would be written twice (it is also "
+                            + files.get(j) + "); give --out and --checkpoint-dir different names");
+                }
+            }
+            if (Files.isDirectory(f)) {
+                throw new ResNeXtException(option + ": cannot write " + f + " because it is a folder");
+            }
+            try {
+                AtomicFiles.checkNameLengths(f);
+            } catch (ResNeXtException e) {
+                throw new ResNeXtException(option + ": " + e.getMessage());
+            }
+        }
         checkFolder(out.getParent(), "--out");
-        checkFolder(o.checkpointDir().toAbsolutePath().normalize(), "--checkpoint-dir");
+        checkFolder(ckDir, "--checkpoint-dir");
     }
 
     /** {@code dir} exists and is writable, or could be created (its nearest existing ancestor is a writable folder). */
@@ -58,14 +105,52 @@ final class Outputs {
         }
     }
 
+    /** Converts --out: a trailing '/' means a folder, which a model zip cannot be (Path.of drops the '/'). */
+    static final class FileName implements picocli.CommandLine.ITypeConverter<Path> {
+        @Override
+        public Path convert(String value) {
+            if (value.isBlank()) {
+                throw new picocli.CommandLine.TypeConversionException("empty file name");
+            }
+            if (value.endsWith("/") || value.endsWith(java.io.File.separator)) {
+                throw new picocli.CommandLine.TypeConversionException("'" + value + "' ends with '/'; give the model "
+                        + "zip's file name, e.g. " + value + "model.zip");
+            }
+            try {
+                return Path.of(value);
+            } catch (java.nio.file.InvalidPathException e) {
+                throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not a valid path: "
+                        + e.getReason());
+            }
+        }
+    }
+
+    /** Starts tracking the outputs of a run, so that a failed or interrupted run removes what it created. */
+    static RunOutputs begin(TrainingOptions o, String... phases) {
+        return RunOutputs.begin(files(o, phases), checkpoints(o, phases));
+    }
+
     /** Removes temporary files that a killed earlier run left beside the outputs. */
-    static void removeLeftovers(TrainingOptions o) {
+    static void removeLeftovers(TrainingOptions o, String... phases) {
         int n = 0;
-        for (Path f : files(o)) {
+        for (Path f : files(o, phases)) {
             n += AtomicFiles.removeLeftovers(f);
         }
         if (n > 0) {
             log.info("removed {} temporary files left by an interrupted run", n);
+        }
+    }
+
+    /**
+     * Every path a command reports on success must exist: checks the values of {@code summary}
+     * under {@code keys} (a missing one is a bug or a broken promise, not something to print).
+     */
+    static void checkReported(Map<String, Object> summary, String... keys) {
+        for (String k : keys) {
+            Object v = summary.get(k);
+            if (v != null && !Files.exists(Path.of(v.toString()))) {
+                throw new ResNeXtException("the " + k + " file " + v + " was not written");
+            }
         }
     }
 }

@@ -7,6 +7,8 @@ import dev.resnext.data.ImageDecoder;
 import dev.resnext.format.ModelZip;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVPrinter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -52,8 +54,12 @@ public final class PredictCommand implements Callable<Integer> {
     @Mixin
     BackendOption backend = new BackendOption();
 
+    @Mixin
+    ImageLimitOption imageLimit = new ImageLimitOption();
+
     @Override
     public Integer call() {
+        imageLimit.apply();
         if (top < 1) throw new IllegalArgumentException("--top must be at least 1, was " + top);
         if (batch < 1) throw new IllegalArgumentException("--batch must be at least 1, was " + batch);
         String fmt = format.toLowerCase(Locale.ROOT);
@@ -68,10 +74,16 @@ public final class PredictCommand implements Callable<Integer> {
         List<Map<String, Object>> rows = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
         PrintStream out = System.out;
+        CSVPrinter csv = null;
         if (fmt.equals("csv")) {
-            StringBuilder header = new StringBuilder("file,label,probability");
-            for (int i = 1; i <= k && k > 1; i++) header.append(",top").append(i).append(",p").append(i);
-            out.println(header);
+            List<String> header = new ArrayList<>(List.of("file", "label", "probability"));
+            for (int i = 1; i <= k && k > 1; i++) {
+                header.add("top" + i);
+                header.add("p" + i);
+            }
+            // RFC 4180 quoting (commas, quotes, newlines in file or label names), rows flushed as they come
+            csv = printCsv(out);
+            printRow(csv, header);
         }
         for (int from = 0; from < files.size(); from += batch) {
             List<Path> chunk = files.subList(from, Math.min(files.size(), from + batch));
@@ -83,7 +95,7 @@ public final class PredictCommand implements Callable<Integer> {
                     ok.add(f);
                 } catch (ResNeXtException e) {
                     if (!skipUnreadable) {
-                        throw new ResNeXtException(e.getMessage() + " (pass --skip-unreadable to skip such files)");
+                        throw new ResNeXtException(e.getMessage() + " (pass --skip-unreadable to skip such files)", e);
                     }
                     skipped.add(f.toString());
                     log.warn("skipped {}", e.getMessage());
@@ -93,16 +105,16 @@ public final class PredictCommand implements Callable<Integer> {
             List<Prediction> preds = clf.classifyPrepared(prepared);
             for (int i = 0; i < preds.size(); i++) {
                 Prediction p = preds.get(i);
-                if (fmt.equals("csv")) {
-                    StringBuilder line = new StringBuilder(csv(ok.get(i).toString())).append(',')
-                            .append(csv(p.label())).append(',').append(String.format(Locale.ROOT, "%.6f", p.probability()));
+                if (csv != null) {
+                    List<String> cells = new ArrayList<>(List.of(ok.get(i).toString(), p.label(),
+                            String.format(Locale.ROOT, "%.6f", p.probability())));
                     if (k > 1) {
                         for (Prediction.Scored s : p.top(k)) {
-                            line.append(',').append(csv(s.label())).append(',')
-                                    .append(String.format(Locale.ROOT, "%.6f", s.probability()));
+                            cells.add(s.label());
+                            cells.add(String.format(Locale.ROOT, "%.6f", s.probability()));
                         }
                     }
-                    out.println(line);
+                    printRow(csv, cells);
                 } else {
                     Map<String, Object> row = new LinkedHashMap<>();
                     row.put("file", ok.get(i).toString());
@@ -131,8 +143,22 @@ public final class PredictCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static String csv(String s) {
-        return s.contains(",") || s.contains("\"") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+    /** A CSV printer on {@code out} (RFC 4180, "\n" line ends); not closed, as it does not own the stream. */
+    static CSVPrinter printCsv(Appendable out) {
+        try {
+            return new CSVPrinter(out, CSVFormat.RFC4180.builder().setRecordSeparator('\n').build());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    static void printRow(CSVPrinter csv, List<String> cells) {
+        try {
+            csv.printRecord(cells);
+            csv.flush();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     static List<Path> collect(List<Path> inputs) {

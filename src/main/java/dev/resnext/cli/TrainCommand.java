@@ -7,6 +7,7 @@ import dev.resnext.data.FolderImageSet;
 import dev.resnext.data.ImageSet;
 import dev.resnext.data.RotationPretext;
 import dev.resnext.data.Splits;
+import dev.resnext.io.RunOutputs;
 import dev.resnext.model.OptimizerKind;
 import dev.resnext.model.ResNeXtConfig;
 import dev.resnext.train.LearningRateSchedule;
@@ -75,12 +76,21 @@ public final class TrainCommand implements Callable<Integer> {
         ResNeXtConfig config = training.applyTo(model.resolve("small"), all, model.input != null);
         TrainingData data = dataOptions.split(all, dataPath, config.getSeed());
         Outputs.removeLeftovers(r.options());
-        Trainer.Result result = new Trainer(config, data, r.options()).run();
+        RunOutputs outputs = Outputs.begin(r.options());
+        Trainer.Result result;
+        try {
+            result = new Trainer(config, data, r.options()).run();
+            outputs.succeeded();
+        } catch (RuntimeException | Error e) {
+            outputs.failed();
+            throw e;
+        }
         Map<String, Object> summary = summary(result);
         summary.put("workers", r.options().workers());
         if (!dataOptions.skipped.isEmpty()) {
             summary.put("skipped", dataOptions.skipped);
         }
+        Outputs.checkReported(summary, REPORTED);
         System.out.println(Json.write(summary));
         return 0;
     }
@@ -93,9 +103,15 @@ public final class TrainCommand implements Callable<Integer> {
         m.put("stoppedEarly", result.stoppedEarly());
         m.put("validation", result.bestValidation());
         m.put("metrics", MetricsFiles.sibling(result.bestModel(), ".metrics.csv").toString());
-        m.put("curves", MetricsFiles.sibling(result.bestModel(), ".curves.png").toString());
+        Path curves = MetricsFiles.sibling(result.bestModel(), ".curves.png");
+        if (Files.exists(curves)) {
+            m.put("curves", curves.toString()); // the plot is optional: a chart failure is only logged
+        }
         return m;
     }
+
+    /** Keys of the summary that name files, which must exist when the command succeeds. */
+    static final String[] REPORTED = {"model", "metrics", "curves"};
 
     /** --data, --val, --val-fraction, --skip-unreadable: the training and validation images. */
     public static final class DataOptions {
@@ -124,6 +140,9 @@ public final class TrainCommand implements Callable<Integer> {
                         + "failing.")
         boolean skipUnreadable;
 
+        @Mixin
+        ImageLimitOption imageLimit = new ImageLimitOption();
+
         /** Validate on a held-out part of the training data even when the .npz has a val split. */
         boolean holdOutOnly;
 
@@ -132,6 +151,7 @@ public final class TrainCommand implements Callable<Integer> {
 
         /** Checks the options that need no data. */
         void check() {
+            imageLimit.apply();
             if (!(valFraction > 0 && valFraction < 1)) {
                 throw new IllegalArgumentException("--val-fraction must be between 0 and 1 (exclusive), was "
                         + valFraction);
@@ -234,6 +254,7 @@ public final class TrainCommand implements Callable<Integer> {
         Long seed;
 
         @Option(names = "--out", paramLabel = "MODEL.zip", defaultValue = "models/model.zip",
+                converter = Outputs.FileName.class,
                 description = "Best model zip (default: ${DEFAULT-VALUE}); metrics and curves are written beside it.")
         Path out = Path.of("models/model.zip");
 

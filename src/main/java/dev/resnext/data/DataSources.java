@@ -20,6 +20,18 @@ public final class DataSources {
      * @param skipUnreadable  skip non-image files in folders instead of failing
      */
     public static ImageSet open(Path path, String split, List<String> classNames, boolean skipUnreadable) {
+        try {
+            return openChecked(path, split, classNames, skipUnreadable);
+        } catch (ResNeXtException | IllegalArgumentException | OutOfMemoryError e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // the boundary where data enters: content that slipped past the checks is still the user's
+            // file, and is reported as such, not as an internal error
+            throw new ResNeXtException("cannot read data " + path + ": unexpected content (" + e + ")", e);
+        }
+    }
+
+    private static ImageSet openChecked(Path path, String split, List<String> classNames, boolean skipUnreadable) {
         if (!Files.exists(path)) {
             throw new ResNeXtException("data not found: " + path);
         }

@@ -107,11 +107,13 @@ public final class FolderImageSet implements ImageSet {
         // (not hours later, in the batch-loading thread), and --skip-unreadable can drop it.
         long t0 = System.nanoTime();
         String[] problems = new String[candidates.size()];
+        RuntimeException[] causes = new RuntimeException[candidates.size()];
         IntStream.range(0, candidates.size()).parallel().forEach(i -> {
             try {
                 ImageDecoder.read(candidates.get(i));
             } catch (ResNeXtException | IllegalArgumentException e) {
                 problems[i] = e.getMessage();
+                causes[i] = e;
             }
         });
         List<Path> files = new ArrayList<>();
@@ -121,7 +123,7 @@ public final class FolderImageSet implements ImageSet {
             if (problems[i] != null) {
                 if (!skipUnreadable) {
                     throw new ResNeXtException(problems[i] + " (remove it, or pass --skip-unreadable to skip "
-                            + "unreadable files)");
+                            + "unreadable files)", causes[i]);
                 }
                 skipped.add(problems[i]);
                 continue;

@@ -49,11 +49,34 @@ public final class ImageDecoder {
         return EXTENSIONS.contains(extension(p));
     }
 
-    /** Decodes a file; throws {@link ResNeXtException} naming the file when it cannot be read. */
+    /** Default pixel limit: 50 megapixels (e.g. 7000 x 7000), about 0.6 GB as RGB floats. */
+    public static final long DEFAULT_MAX_PIXELS = 50_000_000L;
+    private static volatile long maxPixels = DEFAULT_MAX_PIXELS;
+
+    /** Largest image (width x height) that is decoded; larger ones are refused from their header. */
+    public static long maxPixels() {
+        return maxPixels;
+    }
+
+    /** Sets the pixel limit for every later decode in this process. */
+    public static void setMaxPixels(long limit) {
+        if (limit < 1) throw new IllegalArgumentException("pixel limit must be at least 1, was " + limit);
+        maxPixels = limit;
+    }
+
+    /**
+     * Decodes a file; throws {@link ResNeXtException} naming the file when it cannot be read, and
+     * {@link ImageTooLargeException} (before decoding) when it has more than {@link #maxPixels()} pixels.
+     */
     public static DecodedImage read(Path file) {
         BufferedImage img;
         try {
             img = readWithImageIo(file);
+        } catch (ImageTooLargeException e) {
+            throw e;
+        } catch (OutOfMemoryError e) {
+            // below the pixel limit but still too big for this heap: name the file, let --skip-unreadable skip it
+            throw new ResNeXtException("cannot read image " + file + ": out of memory while decoding it");
         } catch (IOException | RuntimeException e) {
             throw new ResNeXtException("cannot read image " + file + ": " + reason(e));
         }
@@ -87,6 +110,7 @@ public final class ImageDecoder {
                 List<String> warnings = new ArrayList<>();
                 reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
                 reader.setInput(in, true, true);
+                checkSize(file, reader.getWidth(0), reader.getHeight(0));
                 BufferedImage img = reader.read(0, reader.getDefaultReadParam());
                 for (String w : warnings) {
                     String lw = w == null ? "" : w.toLowerCase(Locale.ROOT);
@@ -98,6 +122,15 @@ public final class ImageDecoder {
             } finally {
                 reader.dispose();
             }
+        }
+    }
+
+    private static void checkSize(Path file, long width, long height) {
+        long limit = maxPixels;
+        if (width * height > limit) {
+            throw new ImageTooLargeException(String.format(Locale.ROOT, "image %s is %d x %d pixels (%,d), more than "
+                    + "the limit of %,d pixels; refused before decoding", file, width, height, width * height, limit),
+                    width * height);
         }
     }
 
@@ -153,6 +186,8 @@ public final class ImageDecoder {
         int c = (int) m.size(1);
         int h = (int) m.size(2);
         int w = (int) m.size(3);
+        // OpenCV formats are measured after decoding (OpenCV has its own limit of 2^30 pixels)
+        checkSize(file, w, h);
         // OpenCV gives raw sample values; infer the depth from the range
         int bits = m.maxNumber().doubleValue() > 255 ? 16 : 8;
         float scale = 1f / ((1 << bits) - 1);

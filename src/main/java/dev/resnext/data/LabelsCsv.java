@@ -2,12 +2,15 @@ package dev.resnext.data;
 
 import dev.resnext.ResNeXtException;
 
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVRecord;
+
 import java.io.IOException;
+import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -40,42 +43,68 @@ public final class LabelsCsv implements ImageSet {
         if (!Files.isDirectory(imageDir)) {
             throw new ResNeXtException("image folder not found: " + imageDir);
         }
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
-        } catch (IOException e) {
+        List<CSVRecord> rows;
+        try (Reader in = Files.newBufferedReader(csv, StandardCharsets.UTF_8)) {
+            rows = CSVFormat.RFC4180.builder().setIgnoreEmptyLines(true).setIgnoreSurroundingSpaces(true)
+                    .build().parse(in).getRecords();
+        } catch (java.nio.charset.MalformedInputException e) {
+            throw new ResNeXtException(csv + " is not UTF-8 text");
+        } catch (IOException | java.io.UncheckedIOException | IllegalStateException e) {
             throw new ResNeXtException("cannot read labels CSV " + csv + ": " + e.getMessage());
         }
-        lines = lines.stream().filter(l -> !l.isBlank()).toList();
-        if (lines.size() < 2) {
+        if (rows.size() < 2) {
             throw new ResNeXtException(csv + " has no data rows (expected a header file,Finding1,... then one row "
                     + "per image)");
         }
-        String[] header = split(lines.get(0));
-        if (header.length < 2) {
+        CSVRecord header = rows.get(0);
+        if (header.size() < 2) {
             throw new ResNeXtException(csv + " line 1: the header needs a file column and at least one finding");
         }
-        List<String> findings = Arrays.stream(header, 1, header.length).map(String::trim).toList();
+        List<String> findings = new ArrayList<>();
+        for (int k = 1; k < header.size(); k++) {
+            String name = header.get(k).trim();
+            if (name.isEmpty()) {
+                throw new ResNeXtException(csv + " line 1: column " + (k + 1) + " has no finding name");
+            }
+            // two columns of one finding would train two outputs on possibly different targets
+            if (findings.contains(name)) {
+                throw new ResNeXtException(csv + " line 1: the finding '" + name + "' is named twice");
+            }
+            findings.add(name);
+        }
         if (requiredFindings != null && !requiredFindings.equals(findings)) {
             throw new ResNeXtException(csv + ": findings " + findings + " do not match the model's " + requiredFindings);
         }
         List<Path> files = new ArrayList<>();
-        int[][] targets = new int[lines.size() - 1][];
-        for (int r = 1; r < lines.size(); r++) {
-            String[] cells = split(lines.get(r));
-            if (cells.length != header.length) {
-                throw new ResNeXtException(csv + " line " + (r + 1) + ": " + cells.length + " columns, the header has "
-                        + header.length);
+        java.util.Map<Path, Long> lineOf = new java.util.HashMap<>();
+        int[][] targets = new int[rows.size() - 1][];
+        for (int r = 1; r < rows.size(); r++) {
+            CSVRecord row = rows.get(r);
+            long line = row.getRecordNumber();
+            if (row.size() != header.size()) {
+                throw new ResNeXtException(csv + " line " + line + ": " + row.size() + " columns, the header has "
+                        + header.size());
             }
-            Path f = imageDir.resolve(cells[0].trim());
+            String name = row.get(0).trim();
+            if (name.isEmpty()) {
+                throw new ResNeXtException(csv + " line " + line + ": no file name");
+            }
+            Path f = imageDir.resolve(name).normalize();
             if (!Files.isRegularFile(f)) {
-                throw new ResNeXtException(csv + " line " + (r + 1) + ": image " + f + " does not exist");
+                throw new ResNeXtException(csv + " line " + line + ": image " + f + " does not exist");
+            }
+            // one image twice (with the same or opposite labels) would weigh it double, or contradict itself,
+            // and could land in both the training and the validation part
+            Long first = lineOf.putIfAbsent(f, line);
+            if (first != null) {
+                throw new ResNeXtException(csv + " line " + line + ": image " + f + " is listed again (first on line "
+                        + first + "); give each image once");
             }
             int[] t = new int[findings.size()];
             for (int k = 0; k < t.length; k++) {
-                String v = cells[k + 1].trim();
+                String v = row.get(k + 1).trim();
                 if (!v.equals("0") && !v.equals("1")) {
-                    throw new ResNeXtException(csv + " line " + (r + 1) + ": column '" + findings.get(k)
+                    throw new ResNeXtException(csv + " line " + line + ": column '" + findings.get(k)
                             + "' must be 0 or 1, was '" + v + "'");
                 }
                 t[k] = v.equals("1") ? 1 : 0;
@@ -84,10 +113,6 @@ public final class LabelsCsv implements ImageSet {
             targets[r - 1] = t;
         }
         return new LabelsCsv(csv, findings, files, targets);
-    }
-
-    private static String[] split(String line) {
-        return line.split(",", -1);
     }
 
     @Override public int size() { return files.size(); }

@@ -18,7 +18,9 @@ import java.nio.file.StandardOpenOption;
 /**
  * Writes files so that readers see either the old complete file or the new complete file, never a
  * partial one: write to a temporary file in the same folder, force it to disk, then rename over
- * the target. A failed write removes the temporary file and leaves the target untouched.
+ * the target. A failed write removes the temporary file and leaves the target untouched; so does a
+ * SIGINT or SIGTERM during the write ({@link ExitCleanup}). Temporary names carry a tag that proves
+ * they are ours, so that clean-up never deletes a file that merely looks like one.
  */
 public final class AtomicFiles {
 
@@ -36,19 +38,39 @@ public final class AtomicFiles {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
         Path firstCreated = firstMissing(dir);
+        Path tmpFile = dir.resolve(temporaryName(abs.getFileName().toString(), ProcessHandle.current().pid(),
+                String.format("%016x", RANDOM.nextLong())));
+        boolean done = false;
+        ExitCleanup.Registration onSignal;
         try {
-            Files.createDirectories(dir);
+            // folder and temporary file are created under the clean-up registry's guard: a SIGINT/SIGTERM
+            // either comes first (nothing is created) or finds the clean-up registered
+            onSignal = ExitCleanup.registerCreating(() -> {
+                Files.createDirectories(dir);
+                if (!Files.isWritable(dir)) {
+                    throw new java.nio.file.AccessDeniedException(dir.toString(), null, "folder is read-only");
+                }
+                Files.createFile(tmpFile);
+            }, () -> {
+                try {
+                    Files.deleteIfExists(tmpFile);
+                } catch (IOException ignored) {
+                    // best effort
+                }
+                removeEmptyFolders(dir, firstCreated);
+            });
         } catch (IOException e) {
             removeEmptyFolders(dir, firstCreated);
-            throw new ResNeXtException("cannot create folder " + dir + ": " + describe(e));
+            if (!Files.isDirectory(dir)) {
+                throw new ResNeXtException("cannot create folder " + dir + ": " + describe(e));
+            }
+            if (!Files.isWritable(dir)) {
+                throw new ResNeXtException("cannot write to " + dir + ": folder is read-only");
+            }
+            throw new ResNeXtException("cannot write " + abs + ": " + describe(e) + " (any previous version is intact)", e);
         }
-        if (!Files.isWritable(dir)) {
-            throw new ResNeXtException("cannot write to " + dir + ": folder is read-only");
-        }
-        Path tmp = null;
-        boolean done = false;
+        Path tmp = tmpFile;
         try {
-            tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
             setPermissions(tmp, abs);
             // the lock tells removeLeftovers (in another process) that this temporary file is in use
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
@@ -72,6 +94,7 @@ public final class AtomicFiles {
             throw new ResNeXtException("cannot write " + abs + ": " + describe(e)
                     + " (any previous version is intact)", e);
         } finally {
+            if (onSignal != null) onSignal.close();
             if (tmp != null) {
                 try {
                     Files.deleteIfExists(tmp);
@@ -109,7 +132,9 @@ public final class AtomicFiles {
 
     /**
      * Removes temporary files of {@code target} that a killed process left behind (a killed job
-     * cannot delete its own). Temporary files that another live writer holds are kept.
+     * cannot delete its own). Only files whose name this class's naming scheme proves to be its own
+     * are touched (see {@link #isOurTemporaryFile}): a user's {@code .model.zip.backup.tmp} stays.
+     * Temporary files of a live process (its id is running, or it holds the file's lock) are kept.
      *
      * @return the number of files removed
      */
@@ -117,13 +142,16 @@ public final class AtomicFiles {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
         if (dir == null || !Files.isDirectory(dir)) return 0;
-        String prefix = "." + abs.getFileName() + ".";
+        String targetName = abs.getFileName().toString();
         int removed = 0;
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, p -> {
-            String n = p.getFileName().toString();
-            return n.startsWith(prefix) && n.endsWith(".tmp") && Files.isRegularFile(p);
-        })) {
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, p ->
+                isOurTemporaryFile(p.getFileName().toString(), targetName) && Files.isRegularFile(p))) {
             for (Path p : ds) {
+                long pid = writerPid(p.getFileName().toString(), targetName);
+                if (pid == ProcessHandle.current().pid() || ProcessHandle.of(pid).map(ProcessHandle::isAlive)
+                        .orElse(false)) {
+                    continue; // its writer may still be running
+                }
                 try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE);
                      FileLock lock = ch.tryLock()) {
                     if (lock == null) continue; // another process is writing it
@@ -138,6 +166,76 @@ public final class AtomicFiles {
             // best effort: leftovers never replace a target
         }
         return removed;
+    }
+
+    // ------------------------------------------------------------------ temporary file names
+    // .NAME.<pid>-<nonce>-<tag>.tmp where tag = first 8 hex digits of SHA-256(NAME, pid, nonce): a name
+    // that merely looks like ours (an editor's or a user's .NAME.something.tmp) does not carry a valid tag
+
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+    /** Bytes a temporary name adds to the target's name at most: "." + "." + 19 + "-" + 16 + "-" + 8 + ".tmp". */
+    static final int TEMP_NAME_OVERHEAD = 2 + 19 + 1 + 16 + 1 + 8 + 4;
+    /** Longest file name (bytes) of common Linux and macOS file systems (ext4, xfs, btrfs, tmpfs, apfs). */
+    public static final int MAX_NAME_BYTES = 255;
+
+    /** The temporary name for {@code targetName} written by process {@code pid}; {@code nonce} is 16 hex digits. */
+    static String temporaryName(String targetName, long pid, String nonce) {
+        return "." + targetName + "." + pid + "-" + nonce + "-" + tag(targetName, pid, nonce) + ".tmp";
+    }
+
+    private static String tag(String targetName, long pid, String nonce) {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(
+                    ("resnext-temporary-file\0" + targetName + "\0" + pid + "\0" + nonce)
+                            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(d, 0, 4);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e); // every JVM has SHA-256
+        }
+    }
+
+    private static final java.util.regex.Pattern TEMP_SUFFIX =
+            java.util.regex.Pattern.compile("\\.([0-9]{1,19})-([0-9a-f]{16})-([0-9a-f]{8})\\.tmp");
+
+    /** Whether {@code fileName} is a temporary file that {@link #write} made for a target named {@code targetName}. */
+    public static boolean isOurTemporaryFile(String fileName, String targetName) {
+        String prefix = "." + targetName;
+        if (!fileName.startsWith(prefix)) return false;
+        java.util.regex.Matcher m = TEMP_SUFFIX.matcher(fileName.substring(prefix.length()));
+        if (!m.matches()) return false;
+        try {
+            return tag(targetName, Long.parseLong(m.group(1)), m.group(2)).equals(m.group(3));
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    private static long writerPid(String fileName, String targetName) {
+        java.util.regex.Matcher m = TEMP_SUFFIX.matcher(fileName.substring(targetName.length() + 1));
+        return m.matches() ? Long.parseLong(m.group(1)) : -1;
+    }
+
+    /**
+     * Checks, creating nothing, that {@code target} can get the names a write needs: its file name and
+     * the temporary file's (longer) name within {@link #MAX_NAME_BYTES}, and every folder name too.
+     *
+     * @throws ResNeXtException naming the part that is too long
+     */
+    public static void checkNameLengths(Path target) {
+        Path abs = target.toAbsolutePath().normalize();
+        for (Path part : abs) {
+            int bytes = part.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            if (bytes > MAX_NAME_BYTES) {
+                throw new ResNeXtException("the name " + part + " is too long (" + bytes + " bytes; file systems allow "
+                        + MAX_NAME_BYTES + ")");
+            }
+        }
+        String name = abs.getFileName().toString();
+        int bytes = name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (bytes + TEMP_NAME_OVERHEAD > MAX_NAME_BYTES) {
+            throw new ResNeXtException("the file name " + name + " is too long (" + bytes + " bytes; at most "
+                    + (MAX_NAME_BYTES - TEMP_NAME_OVERHEAD) + ", as it is first written under a longer temporary name)");
+        }
     }
 
     /** Writes a text file atomically (UTF-8). */

@@ -375,7 +375,7 @@ public final class NpyFiles {
     // ------------------------------------------------------------------------------------ writing
 
     /**
-     * Writes one array as {@code .npy} (C order), atomically. FLOAT, DOUBLE, INT and LONG arrays keep
+     * Writes one array as {@code .npy} (C order), atomically. FLOAT, DOUBLE, INT, LONG, SHORT, UBYTE, BYTE and BOOL arrays keep
      * their type; other types are written as float32.
      */
     public static void writeNpy(Path file, INDArray array) {
@@ -415,6 +415,10 @@ public final class NpyFiles {
             case DOUBLE -> { dtype = "<f8"; size = 8; }
             case LONG -> { dtype = "<i8"; size = 8; }
             case INT -> { dtype = "<i4"; size = 4; }
+            case SHORT -> { dtype = "<i2"; size = 2; }
+            case UBYTE -> { dtype = "|u1"; size = 1; }
+            case BYTE -> { dtype = "|i1"; size = 1; }
+            case BOOL -> { dtype = "|b1"; size = 1; }
             default -> { dtype = "<f4"; size = 4; t = DataType.FLOAT; }
         }
         INDArray c = array.castTo(t).dup('c');
@@ -447,6 +451,12 @@ public final class NpyFiles {
                 case DOUBLE -> buf.asDoubleBuffer().put(part.toDoubleVector());
                 case LONG -> buf.asLongBuffer().put(part.toLongVector());
                 case INT -> buf.asIntBuffer().put(part.toIntVector());
+                case SHORT -> {
+                    for (int v : part.castTo(DataType.INT).toIntVector()) buf.putShort((short) v);
+                }
+                case UBYTE, BYTE, BOOL -> {
+                    for (int v : part.castTo(DataType.INT).toIntVector()) buf.put((byte) v);
+                }
                 default -> buf.asFloatBuffer().put(part.toFloatVector());
             }
             out.write(buf.array(), 0, len * size);

@@ -2,6 +2,8 @@ package dev.resnext.train;
 
 import dev.resnext.eval.Charts;
 import dev.resnext.io.AtomicFiles;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVPrinter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,14 +35,19 @@ public final class MetricsFiles {
     public static void write(Path modelZip, List<Map<String, Object>> rows) {
         if (rows.isEmpty()) return;
         List<String> cols = new ArrayList<>(rows.get(0).keySet());
-        StringBuilder csv = new StringBuilder(String.join(",", cols)).append('\n');
-        for (Map<String, Object> r : rows) {
-            List<String> cells = new ArrayList<>();
-            for (String c : cols) {
-                Object v = r.get(c);
-                cells.add(v instanceof Double d ? String.format(Locale.ROOT, "%.6g", d) : String.valueOf(v));
+        StringBuilder csv = new StringBuilder();
+        try (CSVPrinter p = new CSVPrinter(csv, CSVFormat.RFC4180.builder().setRecordSeparator('\n').build())) {
+            p.printRecord(cols);
+            for (Map<String, Object> r : rows) {
+                List<String> cells = new ArrayList<>();
+                for (String c : cols) {
+                    Object v = r.get(c);
+                    cells.add(v instanceof Double d ? String.format(Locale.ROOT, "%.6g", d) : String.valueOf(v));
+                }
+                p.printRecord(cells);
             }
-            csv.append(String.join(",", cells)).append('\n');
+        } catch (IOException e) {
+            throw new IllegalStateException(e); // a StringBuilder does not fail
         }
         AtomicFiles.writeString(sibling(modelZip, ".metrics.csv"), csv.toString());
         try {

@@ -186,12 +186,37 @@ public final class Trainer {
                 break;
             }
         }
+        if (runThisInvocation == 0 && state.epochsCompleted > 0) {
+            writeOutputsOfFinishedRun(graph, normalizer, state, ckpt);
+        }
         if (state.bestEpoch > 0) {
             log.info("best model: epoch {} with {} {}, written to {}", state.bestEpoch, options.monitor(),
                     fmt(state.bestMetric), options.out());
         }
         return new Result(options.out(), state.epochsCompleted, state.bestEpoch, state.bestValidation, stoppedEarly,
                 state.history);
+    }
+
+    /**
+     * A resumed run with no epoch left to train still promises its outputs: write what the checkpoint
+     * can give (the metrics; the best model when it is the checkpoint's own epoch), and refuse when
+     * the best model lives only where the original run wrote it.
+     */
+    private void writeOutputsOfFinishedRun(ComputationGraph graph, DataNormalization normalizer, TrainingState state,
+                                           Path ckpt) {
+        if (!Files.exists(options.out())) {
+            if (state.bestEpoch != state.epochsCompleted) {
+                throw new ResNeXtException("the checkpoint " + ckpt + " has finished all " + state.epochsCompleted
+                        + " epochs and its best model (epoch " + state.bestEpoch + ") is not at " + options.out()
+                        + ": it is where the run that made the checkpoint wrote it; train for more epochs to write a "
+                        + "new model there");
+            }
+            ModelZip.save(options.out(), graph, metadata(state, false), normalizer, false);
+            log.info("the checkpoint's last epoch is its best: wrote it to {}", options.out());
+        }
+        if (!Files.exists(MetricsFiles.sibling(options.out(), ".metrics.csv"))) {
+            MetricsFiles.write(options.out(), state.history);
+        }
     }
 
     private Map<String, Object> runEpoch(ComputationGraph graph, DataNormalization normalizer, PreparedImages train,
@@ -371,6 +396,10 @@ public final class Trainer {
             if (!(w[c] >= 0) || !Double.isFinite(w[c])) {
                 throw new IllegalArgumentException("--class-weights must be zero or positive numbers");
             }
+        }
+        if (java.util.Arrays.stream(w).allMatch(x -> x == 0)) {
+            // an all-zero weighted loss is 0 whatever the network does: nothing would be learned
+            throw new IllegalArgumentException("--class-weights are all zero; at least one class needs a positive weight");
         }
         return w;
     }

@@ -35,7 +35,10 @@ public record TrainingOptions(int epochs, int batchSize, LearningRateSchedule.Ki
     public TrainingOptions {
         if (epochs < 1) throw new IllegalArgumentException("--epochs must be at least 1, was " + epochs);
         if (batchSize < 1) throw new IllegalArgumentException("--batch must be at least 1, was " + batchSize);
-        if (warmupEpochs < 0) throw new IllegalArgumentException("--warmup-epochs must not be negative");
+        // NaN compares false with everything: "NaN < 0" let a NaN warm-up through, which trained at rate 0
+        if (!(warmupEpochs >= 0) || Double.isInfinite(warmupEpochs)) {
+            throw new IllegalArgumentException("--warmup-epochs must be zero or a positive number, was " + warmupEpochs);
+        }
         if (stepEpochs < 1) throw new IllegalArgumentException("--step-epochs must be at least 1");
         if (!(stepGamma > 0 && stepGamma <= 1)) throw new IllegalArgumentException("--step-gamma must be in (0, 1]");
         if (patience < 0) throw new IllegalArgumentException("--patience must not be negative");

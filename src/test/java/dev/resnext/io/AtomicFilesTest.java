@@ -60,20 +60,52 @@ class AtomicFilesTest {
         assertEquals("x", Files.readString(file));
     }
 
+    /** A process id that no running process has (a killed writer's). */
+    static long deadPid() {
+        for (long pid = 4_000_000; pid > 1000; pid--) {
+            if (ProcessHandle.of(pid).isEmpty()) return pid;
+        }
+        throw new IllegalStateException("no free pid");
+    }
+
     @Test
-    void leftoversOfKilledWritersAreRemovedButNotFilesInUse() throws IOException {
+    void leftoversOfKilledWritersAreRemovedButNotFilesInUseNorLookalikes() throws IOException {
         Path target = dir.resolve("m.zip");
         AtomicFiles.writeString(target, "model");
-        Path stale = dir.resolve(".m.zip.123.tmp");
-        Path inUse = dir.resolve(".m.zip.456.tmp");
-        Path other = dir.resolve(".other.zip.1.tmp");
-        for (Path p : List.of(stale, inUse, other)) Files.writeString(p, "partial");
+        long dead = deadPid();
+        Path stale = dir.resolve(AtomicFiles.temporaryName("m.zip", dead, "00000000000000aa"));
+        Path stale2 = dir.resolve(AtomicFiles.temporaryName("m.zip", dead, "00000000000000bb"));
+        Path inUse = dir.resolve(AtomicFiles.temporaryName("m.zip", dead, "00000000000000cc"));
+        Path live = dir.resolve(AtomicFiles.temporaryName("m.zip", ProcessHandle.current().pid(), "00000000000000dd"));
+        // names that merely look like ours: a user's or an editor's file, a forged tag, another target's
+        Path lookalike = dir.resolve(".m.zip.123.tmp");
+        Path forged = dir.resolve(".m.zip." + dead + "-00000000000000ee-00000000.tmp");
+        Path other = dir.resolve(AtomicFiles.temporaryName("other.zip", dead, "00000000000000ff"));
+        for (Path p : List.of(stale, stale2, inUse, live, lookalike, forged, other)) Files.writeString(p, "partial");
         try (FileChannel ch = FileChannel.open(inUse, StandardOpenOption.WRITE); FileLock lock = ch.lock()) {
             assertNotNull(lock);
-            assertEquals(1, AtomicFiles.removeLeftovers(target));
+            assertEquals(2, AtomicFiles.removeLeftovers(target));
         }
-        assertEquals(List.of(".m.zip.456.tmp", ".other.zip.1.tmp", "m.zip"), names());
+        assertFalse(Files.exists(stale));
+        assertFalse(Files.exists(stale2));
+        for (Path kept : List.of(inUse, live, lookalike, forged, other)) assertTrue(Files.exists(kept), kept.toString());
         assertEquals("model", Files.readString(target));
         assertEquals(0, AtomicFiles.removeLeftovers(dir.resolve("missing/m.zip")));
+        assertTrue(AtomicFiles.isOurTemporaryFile(stale.getFileName().toString(), "m.zip"));
+        assertFalse(AtomicFiles.isOurTemporaryFile(forged.getFileName().toString(), "m.zip"));
+        assertFalse(AtomicFiles.isOurTemporaryFile(stale.getFileName().toString(), "n.zip"));
+    }
+
+    @Test
+    void namesTooLongForTheFileSystemAreFoundWithoutWriting() {
+        String longest = "m".repeat(AtomicFiles.MAX_NAME_BYTES - AtomicFiles.TEMP_NAME_OVERHEAD);
+        AtomicFiles.checkNameLengths(dir.resolve(longest));
+        ResNeXtException e = assertThrows(ResNeXtException.class,
+                () -> AtomicFiles.checkNameLengths(dir.resolve(longest + "x")));
+        assertTrue(e.getMessage().contains("too long"), e.getMessage());
+        // multi-byte characters count as bytes, as the file system counts them
+        assertThrows(ResNeXtException.class, () -> AtomicFiles.checkNameLengths(dir.resolve("é".repeat(120) + ".zip")));
+        assertThrows(ResNeXtException.class, () -> AtomicFiles.checkNameLengths(dir.resolve("d".repeat(256)).resolve("m.zip")));
+        assertEquals(0, ExitCleanup.pending(), "a finished write leaves no clean-up registered");
     }
 }
