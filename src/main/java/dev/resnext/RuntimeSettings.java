@@ -29,11 +29,12 @@ import java.util.Properties;
  * @param fastWorkspaceLearning  size gradient workspaces after a few openings
  * @param workspaceLearningCycles openings before a gradient workspace is sized
  * @param maxResidentBytes       resident-memory limit kept by the watchdog (0: none)
+ * @param inferencePlan          graphs loaded for inference run as a compiled oneDNN plan
  */
 public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean oneDnnBatchNorm, boolean oneDnnRelu,
                               boolean libnd4jConvBackward, boolean fusedGroups, boolean sharedSplitGradient,
                               boolean inPlaceRelu, boolean fastWorkspaceLearning, int workspaceLearningCycles,
-                              long maxResidentBytes) {
+                              long maxResidentBytes, boolean inferencePlan) {
 
     /** One property: its name, default and meaning. */
     public record Property(String name, String defaultValue, String meaning) {
@@ -51,7 +52,8 @@ public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean
             new Property("resnext.inPlaceRelu", "true", "ReLU in place during training"),
             new Property("resnext.fastWorkspaceLearning", "true", "size gradient workspaces after a few openings"),
             new Property("resnext.workspaceLearningCycles", "16", "openings before a gradient workspace is sized"),
-            new Property("resnext.maxResidentBytes", "0", "resident-memory limit kept by a watchdog (0: none; k/m/g suffixes)"));
+            new Property("resnext.maxResidentBytes", "0", "resident-memory limit kept by a watchdog (0: none; k/m/g suffixes)"),
+            new Property("resnext.inferencePlan", "true", "inference through a compiled oneDNN plan (folded BN, fused post-ops)"));
 
     private static volatile RuntimeSettings current;
 
@@ -99,7 +101,8 @@ public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean
                 flag(props, "resnext.inPlaceRelu"),
                 flag(props, "resnext.fastWorkspaceLearning"),
                 (int) number(props, "resnext.workspaceLearningCycles", 1, 1_000_000),
-                bytes(props, "resnext.maxResidentBytes"));
+                bytes(props, "resnext.maxResidentBytes"),
+                flag(props, "resnext.inferencePlan"));
     }
 
     /** Every lever on (the defaults). */
@@ -110,7 +113,7 @@ public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean
     /** Every speed lever off: DL4J's own code for every layer (what a plain DL4J program runs). */
     public RuntimeSettings allLeversOff() {
         return new RuntimeSettings(false, false, false, false, false, false, false, false, false,
-                workspaceLearningCycles, maxResidentBytes);
+                workspaceLearningCycles, maxResidentBytes, false);
     }
 
     /** Property name -> value in force, for {@code info}. */
@@ -118,7 +121,7 @@ public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean
         Map<String, String> m = new LinkedHashMap<>();
         List<Object> values = new ArrayList<>(List.of(oneDnn, oneDnnConvolution, oneDnnBatchNorm, oneDnnRelu,
                 libnd4jConvBackward, fusedGroups, sharedSplitGradient, inPlaceRelu, fastWorkspaceLearning,
-                workspaceLearningCycles, maxResidentBytes));
+                workspaceLearningCycles, maxResidentBytes, inferencePlan));
         for (int i = 0; i < PROPERTIES.size(); i++) {
             m.put(PROPERTIES.get(i).name(), String.valueOf(values.get(i)));
         }

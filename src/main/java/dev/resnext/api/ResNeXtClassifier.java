@@ -139,7 +139,7 @@ public final class ResNeXtClassifier {
         INDArray out;
         lock.lock();
         try {
-            out = graph.output(false, x)[0].castTo(DataType.DOUBLE).dup();
+            out = dev.resnext.runtime.GraphRuntime.output(graph, x).castTo(DataType.DOUBLE).dup();
         } finally {
             lock.unlock();
         }

@@ -56,7 +56,7 @@ public final class OneDnn {
         }
     }
 
-    static engine engine() {
+    public static engine engine() {
         if (!available()) {
             throw new IllegalStateException("oneDNN is not available");
         }
@@ -64,7 +64,7 @@ public final class OneDnn {
     }
 
     /** This thread's stream. */
-    static stream stream() {
+    public static stream stream() {
         stream s = STREAMS.get();
         if (s == null) {
             s = new stream(engine());
@@ -78,7 +78,7 @@ public final class OneDnn {
      * Keeps a native object alive past the {@code PointerScope} it was created in (for primitives and
      * descriptors cached for a thread's lifetime).
      */
-    static <P extends Pointer> P keep(P p) {
+    public static <P extends Pointer> P keep(P p) {
         p.retainReference();
         return p;
     }
@@ -90,7 +90,7 @@ public final class OneDnn {
     }
 
     /** A oneDNN memory object over an ND4J array's data (no copy). */
-    static memory bind(memory.desc desc, INDArray a) {
+    public static memory bind(memory.desc desc, INDArray a) {
         return new memory(desc, engine(), pointer(a));
     }
 
@@ -99,7 +99,7 @@ public final class OneDnn {
      * ND4J M2.1 a view's offset lives in its own DataBuffer, whose address already includes it
      * ({@code INDArray.offset()} is that same offset, not to be added again).
      */
-    static Pointer pointer(INDArray a) {
+    public static Pointer pointer(INDArray a) {
         Pointer base = a.data().addressPointer();
         return new Pointer(base).position(base.position() * base.sizeof());
     }

@@ -30,6 +30,9 @@ import java.util.function.Consumer;
 public final class Benchmark {
     private final BenchmarkSpec spec;
     private final Consumer<String> progress;
+    private dev.resnext.runtime.inference.InferencePlan.Precision precision =
+            dev.resnext.runtime.inference.InferencePlan.Precision.FP32;
+    private String engine = "graph";
 
     /**
      * @param spec     what to run
@@ -40,11 +43,26 @@ public final class Benchmark {
         this.progress = progress;
     }
 
+    /** The inference plan's number format (inference mode only). */
+    public Benchmark precision(dev.resnext.runtime.inference.InferencePlan.Precision p) {
+        this.precision = p;
+        return this;
+    }
+
+    /** What ran the steps after {@link #run}: "plan" (the compiled inference plan) or "graph". */
+    public String engine() {
+        return engine;
+    }
+
     /** Builds the network, runs the steps and returns the measurements. */
     public BenchmarkResult run(BackendInfo backend) throws InterruptedException {
         ResNeXtConfig c = spec.config();
         try (MemoryMonitor memory = MemoryMonitor.start()) {
             ComputationGraph graph = GraphRuntime.create(ResNeXtGraphFactory.build(c));
+            if (spec.mode() != BenchmarkMode.TRAIN) {
+                GraphRuntime.prepare(graph, GraphRuntime.Mode.INFERENCE, precision);
+                engine = GraphRuntime.hasInferencePlan(graph) ? "plan" : "graph";
+            }
             DataType dt = graph.getConfiguration().getDataType();
             Nd4j.getRandom().setSeed(spec.seed());
             INDArray features = Nd4j.randn(dt, spec.batch(), c.getInputChannels(), c.getInputHeight(),
@@ -53,7 +71,7 @@ public final class Benchmark {
             DataSet data = new DataSet(features, labels);
             Runnable step = spec.mode() == BenchmarkMode.TRAIN
                     ? () -> graph.fit(data)
-                    : () -> graph.output(false, features);
+                    : () -> GraphRuntime.output(graph, features);
             long rssAfterBuild = MemoryMonitor.rssBytes();
 
             double waited = 0;

@@ -74,6 +74,11 @@ public record BenchmarkResult(String model, String mode, int batch, String input
         m.put("secondsPerStep", round(medianSeconds(), 4));
         m.put("secondsPerStepMin", round(Stats.min(stepSeconds), 4));
         m.put("secondsPerStepMax", round(Stats.max(stepSeconds), 4));
+        Map<String, Object> latency = new LinkedHashMap<>();
+        latency.put("p50", round(Stats.quantile(stepSeconds, 0.50) * 1000, 2));
+        latency.put("p90", round(Stats.quantile(stepSeconds, 0.90) * 1000, 2));
+        latency.put("p99", round(Stats.quantile(stepSeconds, 0.99) * 1000, 2));
+        m.put("latencyMs", latency);
         m.put("iters", stepSeconds.size());
         m.put("stepSeconds", stepSeconds.stream().map(t -> round(t, 4)).toList());
         m.put("warmupSeconds", warmupSeconds.stream().map(t -> round(t, 4)).toList());

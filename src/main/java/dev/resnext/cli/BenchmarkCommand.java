@@ -67,6 +67,11 @@ public final class BenchmarkCommand implements Callable<Integer> {
             + "0.9, no weight decay, as bench.py's torch.optim.SGD(lr=0.01, momentum=0.9).")
     boolean ownOptimizer;
 
+    @Option(names = "--precision", paramLabel = "fp32|bf16", defaultValue = "fp32",
+            description = "Number format of the inference plan (infer mode): fp32, or bf16 on CPUs with "
+                    + "AVX512_BF16 or AMX (default: ${DEFAULT-VALUE}).")
+    String precision;
+
     @Option(names = "--json", description = "Print one JSON object instead of text.")
     boolean json;
 
@@ -86,22 +91,36 @@ public final class BenchmarkCommand implements Callable<Integer> {
                     .weightDecay(0).build();
         }
         BenchmarkSpec spec = new BenchmarkSpec(config, m, batch, iters, warmup, maxOther, quietWait, budget, seed);
+        dev.resnext.runtime.inference.InferencePlan.Precision p;
+        try {
+            p = dev.resnext.runtime.inference.InferencePlan.Precision.parse(precision);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--precision: " + e.getMessage());
+        }
         BackendInfo info = backend.initialize();
         PrintStream err = System.err;
-        BenchmarkResult r = new Benchmark(spec, line -> {
+        Benchmark bench = new Benchmark(spec, line -> {
             if (!json) err.println(line);
-        }).run(info);
+        }).precision(p);
+        BenchmarkResult r = bench.run(info);
         PrintStream out = System.out;
+        Map<String, Object> map = new java.util.LinkedHashMap<>(r.toMap());
+        if (m != dev.resnext.bench.BenchmarkMode.TRAIN) {
+            map.put("engine", bench.engine());
+            map.put("precision", p.name().toLowerCase(Locale.ROOT));
+        }
         if (json) {
-            out.println(Json.write(r.toMap()));
+            out.println(Json.write(map));
             return 0;
         }
-        Map<String, Object> map = r.toMap();
         out.printf(Locale.ROOT, "%s %s, batch %d, input %s%n", r.model(), r.mode(), r.batch(), r.input());
         out.printf(Locale.ROOT, "images/s        %.2f median (min %.2f, max %.2f) over %d steps%n",
                 r.imagesPerSecond(), r.imagesPerSecondMin(), r.imagesPerSecondMax(), r.stepSeconds().size());
         out.printf(Locale.ROOT, "time per step   %.3f s median, %.2f CPU s%n", r.medianSeconds(),
                 r.cpuSecondsMedian());
+        out.printf(Locale.ROOT, "latency         p50 %s ms, p90 %s ms, p99 %s ms%n",
+                ((Map<?, ?>) map.get("latencyMs")).get("p50"), ((Map<?, ?>) map.get("latencyMs")).get("p90"),
+                ((Map<?, ?>) map.get("latencyMs")).get("p99"));
         out.printf(Locale.ROOT, "peak RSS        %.0f MB (after build %.0f MB)%n", map.get("peakRssMb"),
                 map.get("rssAfterBuildMb"));
         out.printf(Locale.ROOT, "peak off-heap   JavaCPP physical %.0f MB, JavaCPP tracked %.0f MB, "

@@ -14,10 +14,17 @@ import java.nio.file.Path;
 /** Model selection: a preset or a JSON configuration file, with optional overrides. */
 public final class ModelOptions {
 
+    /** The preset names, as the one list in {@link dev.resnext.model.Presets} has them. */
+    static final class PresetNames implements Iterable<String> {
+        @Override
+        public java.util.Iterator<String> iterator() {
+            return dev.resnext.model.Presets.names().iterator();
+        }
+    }
+
     static final class Source {
-        @Option(names = "--model", paramLabel = "PRESET",
-                description = "Preset name: resnext50_32x4d, resnext101_32x8d, resnext101_64x4d, resnext29_8x64d, "
-                        + "resnext29_16x64d, resnext29_4x16d, small, tiny.")
+        @Option(names = "--model", paramLabel = "PRESET", completionCandidates = PresetNames.class,
+                description = "Preset name: ${COMPLETION-CANDIDATES}.")
         String preset;
 
         @Option(names = "--config", paramLabel = "FILE", description = "Model configuration JSON file.")

@@ -58,7 +58,7 @@ public final class ModelScoring {
         double[][] probs = new double[batches.size()][];
         int row = 0;
         for (DataSet ds : batches) {
-            INDArray out = graph.output(false, ds.getFeatures())[0].castTo(DataType.DOUBLE);
+            INDArray out = dev.resnext.runtime.GraphRuntime.output(graph, ds.getFeatures()).castTo(DataType.DOUBLE);
             double[][] rows = out.toDoubleMatrix();
             for (double[] r : rows) {
                 probs[row++] = r;

@@ -8,8 +8,13 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
+import dev.resnext.model.VertexNames;
+import dev.resnext.runtime.inference.InferencePlan;
+
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.WeakHashMap;
 
 /**
  * The one door between a network and the way it runs fast.
@@ -76,11 +81,25 @@ public final class GraphRuntime {
      * state and listeners); use the returned graph from then on.
      */
     public static ComputationGraph prepare(ComputationGraph graph, Mode mode) {
+        return prepare(graph, mode, InferencePlan.Precision.FP32);
+    }
+
+    /**
+     * {@link #prepare(ComputationGraph, Mode)} with the number format of the inference plan
+     * (bf16: bfloat16 weights and activations where the CPU has native support).
+     *
+     * @throws dev.resnext.ResNeXtException for bf16 on a CPU without AVX512_BF16 or AMX
+     */
+    public static ComputationGraph prepare(ComputationGraph graph, Mode mode, InferencePlan.Precision precision) {
+        if (precision == InferencePlan.Precision.BF16 && !InferencePlan.bf16Supported()) {
+            throw new dev.resnext.ResNeXtException("bf16 inference needs a CPU with AVX512_BF16 or AMX; this one has "
+                    + "neither (use fp32)");
+        }
         ComputationGraphConfiguration conf = graph.getConfiguration();
         ComputationGraphConfiguration rt = OneDnn.isCpuBackend() ? RuntimeForm.of(conf, RuntimeSettings.current())
                 : null;
         if (rt == null) {
-            finish(graph, mode);
+            finish(graph, mode, precision);
             return graph;
         }
         ComputationGraph prepared = new ComputationGraph(rt);
@@ -92,7 +111,7 @@ public final class GraphRuntime {
         if (graph.getListeners() != null && !graph.getListeners().isEmpty()) {
             prepared.setListeners(graph.getListeners());
         }
-        finish(prepared, mode);
+        finish(prepared, mode, precision);
         return prepared;
     }
 
@@ -123,8 +142,93 @@ public final class GraphRuntime {
     }
 
     private static void finish(ComputationGraph graph, Mode mode) {
+        finish(graph, mode, InferencePlan.Precision.FP32);
+    }
+
+    private static void finish(ComputationGraph graph, Mode mode, InferencePlan.Precision precision) {
         if (mode == Mode.TRAINING && OneDnn.isCpuBackend()) {
             GraphMemory.tune(graph, RuntimeSettings.current());
         }
+        if (mode == Mode.INFERENCE && OneDnn.isCpuBackend() && RuntimeSettings.current().inferencePlan()) {
+            synchronized (PLANS) {
+                PlanHolder h = PLANS.get(graph.getVertices());
+                if (h == null || h.precision != precision) {
+                    PLANS.put(graph.getVertices(), new PlanHolder(graph, precision));
+                }
+            }
+        }
+    }
+
+    // keyed by the graph's vertex array (identity): ComputationGraph.equals compares configurations and parameters
+    private static final Map<org.deeplearning4j.nn.graph.vertex.GraphVertex[], PlanHolder> PLANS = new WeakHashMap<>();
+
+    /**
+     * The compiled inference plan of a graph prepared for inference, compiled at first use and again
+     * when the graph has trained since (its iteration count moved); null: run the graph itself.
+     */
+    private static final class PlanHolder {
+        private final java.lang.ref.WeakReference<ComputationGraph> graph;
+        private final InferencePlan.Precision precision;
+        private InferencePlan plan;
+        private boolean unsupported;
+        private long compiledAt = -1;
+
+        PlanHolder(ComputationGraph graph, InferencePlan.Precision precision) {
+            this.graph = new java.lang.ref.WeakReference<>(graph);
+            this.precision = precision;
+        }
+
+        synchronized InferencePlan get() {
+            ComputationGraph g = graph.get();
+            if (g == null || unsupported) {
+                return null;
+            }
+            long progress = ((long) g.getEpochCount() << 32) + g.getIterationCount();
+            if (plan == null || progress != compiledAt) {
+                if (plan != null) {
+                    plan.close();
+                }
+                plan = InferencePlan.compile(g, precision);
+                unsupported = plan == null;
+                compiledAt = progress;
+            }
+            return plan;
+        }
+    }
+
+    private static InferencePlan plan(ComputationGraph graph) {
+        PlanHolder h;
+        synchronized (PLANS) {
+            h = PLANS.get(graph.getVertices());
+        }
+        return h == null ? null : h.get();
+    }
+
+    /**
+     * Probabilities (the output layer's activations) of an NCHW input in inference mode: on the
+     * compiled plan where the graph was prepared for inference, else on the graph itself.
+     */
+    public static INDArray output(ComputationGraph graph, INDArray input) {
+        InferencePlan p = plan(graph);
+        return p != null ? p.output(input) : graph.output(false, input)[0];
+    }
+
+    /** The classifier's output (head.fc, before softmax/sigmoid) in inference mode; see {@link #output}. */
+    public static INDArray logits(ComputationGraph graph, INDArray input) {
+        InferencePlan p = plan(graph);
+        return p != null ? p.logits(input)
+                : graph.output(List.of(VertexNames.HEAD_FC), false, new INDArray[] {input}, null)[0];
+    }
+
+    /** The globally pooled features (head.pool) in inference mode; see {@link #output}. */
+    public static INDArray pooled(ComputationGraph graph, INDArray input) {
+        InferencePlan p = plan(graph);
+        return p != null ? p.pooled(input)
+                : graph.output(List.of(VertexNames.HEAD_POOL), false, new INDArray[] {input}, null)[0];
+    }
+
+    /** Whether {@code graph} runs inference on a compiled plan. */
+    public static boolean hasInferencePlan(ComputationGraph graph) {
+        return plan(graph) != null;
     }
 }

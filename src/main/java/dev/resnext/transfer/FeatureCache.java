@@ -118,8 +118,7 @@ public final class FeatureCache {
         float[][] feats = new float[set.size()][];
         int i = 0;
         for (DataSet ds : Batches.inOrder(images, batch, c.getNumClasses(), normalizer)) {
-            INDArray pooled = graph.output(List.of(VertexNames.HEAD_POOL), false, new INDArray[] {ds.getFeatures()},
-                    null)[0].castTo(DataType.FLOAT);
+            INDArray pooled = GraphRuntime.pooled(graph, ds.getFeatures()).castTo(DataType.FLOAT);
             for (float[] row : pooled.toFloatMatrix()) {
                 feats[i++] = row;
             }

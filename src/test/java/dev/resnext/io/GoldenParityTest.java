@@ -61,6 +61,20 @@ class GoldenParityTest {
     }
 
     @Test
+    void tinyLogitsMatchTorchvisionThroughTheInferencePlan() {
+        ResNeXtConfig config = Presets.tiny();
+        TorchvisionImporter.ImportResult r = TorchvisionImporter.importFile(dir.resolve("tiny_state_dict.npz"), config);
+        var graph = dev.resnext.runtime.GraphRuntime.prepare(r.graph(), dev.resnext.runtime.GraphRuntime.Mode.INFERENCE);
+        assertTrue(dev.resnext.runtime.GraphRuntime.hasInferencePlan(graph));
+        Map<String, INDArray> io = NpyFiles.readNpz(dir.resolve("tiny_io.npz"));
+        INDArray logits = GraphOutputs.logits(graph, io.get("input"), 8);
+        double d32 = maxAbsDiff(logits, io.get("logits"));
+        System.out.printf("golden tiny through the inference plan: logits max|diff| %.3g vs float32 torch%n", d32);
+        assertTrue(d32 <= 1e-4, "logits max |diff| " + d32);
+        assertEquals(io.get("logits").argMax(1), logits.argMax(1));
+    }
+
+    @Test
     void tinyWeightsAreRefusedByAnotherArchitecture() {
         ResNeXtConfig other = Presets.tiny().toBuilder().cardinality(4).build();
         StateDictMismatchException e = assertThrows(StateDictMismatchException.class,
