@@ -75,6 +75,23 @@ class GoldenParityTest {
     }
 
     @Test
+    void tinyLogitsThroughTheBf16PlanKeepTheTopClass() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.resnext.runtime.inference.InferencePlan.bf16Supported(),
+                "no AVX512_BF16 or AMX on this CPU");
+        ResNeXtConfig config = Presets.tiny();
+        TorchvisionImporter.ImportResult r = TorchvisionImporter.importFile(dir.resolve("tiny_state_dict.npz"), config);
+        var graph = dev.resnext.runtime.GraphRuntime.prepare(r.graph(), dev.resnext.runtime.GraphRuntime.Mode.INFERENCE,
+                dev.resnext.runtime.inference.InferencePlan.Precision.BF16);
+        Map<String, INDArray> io = NpyFiles.readNpz(dir.resolve("tiny_io.npz"));
+        INDArray logits = GraphOutputs.logits(graph, io.get("input"), 8);
+        double d = maxAbsDiff(logits, io.get("logits"));
+        double scale = io.get("logits").amaxNumber().doubleValue();
+        System.out.printf("golden tiny through the bf16 plan: logits max|diff| %.3g at logit scale %.3g%n", d, scale);
+        assertTrue(d <= 0.05 * Math.max(1, scale), "bf16 logits max |diff| " + d);
+        assertEquals(io.get("logits").argMax(1), logits.argMax(1), "bf16 keeps the top class");
+    }
+
+    @Test
     void tinyWeightsAreRefusedByAnotherArchitecture() {
         ResNeXtConfig other = Presets.tiny().toBuilder().cardinality(4).build();
         StateDictMismatchException e = assertThrows(StateDictMismatchException.class,

@@ -467,8 +467,8 @@ public final class InferencePlan implements AutoCloseable {
                 out = Nd4j.createUninitializedDetached(DataType.FLOAT, batch, channels);
                 assignSlots();
             }
-            log.debug("inference plan for input {}: {} steps, {} ms", java.util.Arrays.toString(inShape),
-                    steps.size(), (System.nanoTime() - t0) / 1_000_000);
+            log.debug("inference plan for input {} ({}): {} steps compiled in {} ms; kernels {}",
+                    java.util.Arrays.toString(inShape), dt, steps.size(), (System.nanoTime() - t0) / 1_000_000, impls);
         }
 
         private <P extends Pointer> P keep(P p) {
@@ -481,6 +481,7 @@ public final class InferencePlan implements AutoCloseable {
             return new memory.desc(dims, dt, memory.format_tag.any);
         }
 
+
         /** A fused convolution step; {@code sum}: accumulate onto that activation (in its buffer). */
         private Act conv(Conv c, Act src, long[] shape, Act sum, boolean relu) {
             long oh = (shape[2] + 2L * c.ph() - ((long) (c.kh() - 1) * c.dh() + 1)) / c.sh() + 1;
@@ -492,11 +493,10 @@ public final class InferencePlan implements AutoCloseable {
                     (ow - 1) * c.sw() + (long) (c.kw() - 1) * c.dw() + 1 - shape[3] - c.pw()};
             memory.desc biasDesc = new memory.desc(new long[] {c.outChannels()}, memory.data_type.f32,
                     memory.format_tag.x);
+            // oneDNN chooses each step's layouts; a reorder goes in only where a convolution has no
+            // optimised kernel for the layout its input is in (e.g. the grouped 3x3 convolutions of
+            // 4-channel groups want a different one than the 1x1 convolutions around them)
             memory.desc dstDesc = sum != null ? sum.desc : any(dstDims);
-            convolution_forward.desc d = new convolution_forward.desc(dnnl.prop_kind.forward_inference,
-                    dnnl.algorithm.convolution_direct, any(new long[] {shape[0], shape[1], shape[2], shape[3]}),
-                    any(wDims), biasDesc, dstDesc, new long[] {c.sh(), c.sw()},
-                    new long[] {c.dh() - 1, c.dw() - 1}, new long[] {c.ph(), c.pw()}, padR);
             primitive_attr attr = new primitive_attr();
             post_ops ops = new post_ops();
             if (sum != null) {
@@ -506,10 +506,42 @@ public final class InferencePlan implements AutoCloseable {
                 ops.append_eltwise(1.0f, dnnl.algorithm.eltwise_relu, 0f, 0f);
             }
             attr.set_post_ops(ops);
-            convolution_forward.primitive_desc pd = new convolution_forward.primitive_desc(d, attr, OneDnn.engine());
+            // the activation's own layout first, so that no reorder is needed between steps; oneDNN's
+            // choice (and a reorder) only where it has no optimised kernel for that layout
+            convolution_forward.primitive_desc pd = null;
+            boolean explicit = false;
+            {
+                memory.desc srcDesc = src.slot == -2 ? any(new long[] {shape[0], shape[1], shape[2], shape[3]})
+                        : src.desc;
+                convolution_forward.desc d = new convolution_forward.desc(dnnl.prop_kind.forward_inference,
+                        dnnl.algorithm.convolution_direct, srcDesc, any(wDims), biasDesc,
+                        dstDesc,
+                        new long[] {c.sh(), c.sw()}, new long[] {c.dh() - 1, c.dw() - 1}, new long[] {c.ph(), c.pw()},
+                        padR);
+                pd = new convolution_forward.primitive_desc(d, attr, OneDnn.engine());
+                explicit = true;
+                if (pd.impl_info_str().getString().startsWith("ref")) {
+                    pd = null;
+                    explicit = false;
+                }
+            }
+            if (pd == null) {
+                convolution_forward.desc d = new convolution_forward.desc(dnnl.prop_kind.forward_inference,
+                        dnnl.algorithm.convolution_direct, any(new long[] {shape[0], shape[1], shape[2], shape[3]}),
+                        any(wDims), biasDesc, sum != null ? sum.desc : any(dstDims), new long[] {c.sh(), c.sw()},
+                        new long[] {c.dh() - 1, c.dw() - 1}, new long[] {c.ph(), c.pw()}, padR);
+                pd = new convolution_forward.primitive_desc(d, attr, OneDnn.engine());
+                if (pd.impl_info_str().getString().startsWith("ref")) {
+                    log.info("no optimised oneDNN kernel for {} ({}); it runs on the reference one", c.name(),
+                            java.util.Arrays.toString(dstDims));
+                }
+            }
+            impls.merge("conv " + pd.impl_info_str().getString(), 1, Integer::sum);
             Act in = src;
             memory.desc wantSrc = keep(pd.src_desc());
             if (!wantSrc.equals(src.desc)) {
+                log.debug("reorder before {} (kernel {}, own layout accepted: {})", c.name(),
+                        pd.impl_info_str().getString(), explicit);
                 in = reorderStep(src, wantSrc);
             }
             Step s = new Step(keep(new convolution_forward(pd)));
@@ -536,6 +568,7 @@ public final class InferencePlan implements AutoCloseable {
         }
 
         private final Map<Act, Act> sumOf = new HashMap<>();
+        private final Map<String, Integer> impls = new java.util.TreeMap<>();
 
         private memory weights(Conv c, long[] dims, memory.desc wanted) {
             memory.desc plain = new memory.desc(dims, memory.data_type.f32,
@@ -561,6 +594,7 @@ public final class InferencePlan implements AutoCloseable {
                     dnnl.algorithm.pooling_max, src.desc, any(dst), new long[] {p[2], p[3]},
                     new long[] {p[0], p[1]}, new long[] {p[4], p[5]}, padR);
             pooling_forward.primitive_desc pd = new pooling_forward.primitive_desc(d, OneDnn.engine());
+            impls.merge("pool " + pd.impl_info_str().getString(), 1, Integer::sum);
             Step s = new Step(keep(new pooling_forward(pd)));
             s.acts.put(dnnl.DNNL_ARG_SRC, src);
             Act out = new Act(keep(pd.dst_desc()));
@@ -572,7 +606,9 @@ public final class InferencePlan implements AutoCloseable {
         }
 
         private Act reorderStep(Act src, memory.desc to) {
-            reorder r = keep(new reorder(new reorder.primitive_desc(OneDnn.engine(), src.desc, OneDnn.engine(), to)));
+            reorder.primitive_desc rpd = new reorder.primitive_desc(OneDnn.engine(), src.desc, OneDnn.engine(), to);
+            impls.merge("reorder " + rpd.impl_info_str().getString(), 1, Integer::sum);
+            reorder r = keep(new reorder(rpd));
             Step s = new Step(r);
             s.acts.put(dnnl.DNNL_ARG_FROM, src);
             Act out = new Act(to);
