@@ -180,6 +180,17 @@ public final class Bootstrap {
         return out;
     }
 
+    /** An aligned table of paired comparisons: metric, A, B, A - B, its interval, p. */
+    public static String comparisonText(Map<String, Comparison> paired) {
+        StringBuilder out = new StringBuilder();
+        TextTable t = new TextTable().row("metric", "A", "B", "A - B", "95% interval", "p");
+        paired.forEach((k, v) -> t.row(k, TextTable.number(v.a()), TextTable.number(v.b()),
+                TextTable.number(v.difference().estimate()), "[" + TextTable.number(v.difference().lower()) + ", "
+                        + TextTable.number(v.difference().upper()) + "]", TextTable.number(v.p())));
+        t.appendTo(out, "");
+        return out.toString();
+    }
+
     static Interval interval(double estimate, double[] values) {
         double[] defined = Arrays.stream(values).filter(v -> !Double.isNaN(v)).sorted().toArray();
         if (defined.length == 0) {
