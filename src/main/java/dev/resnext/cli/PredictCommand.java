@@ -38,8 +38,13 @@ public final class PredictCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "MODEL.zip", description = "Model zip.")
     Path model;
 
-    @Parameters(arity = "1..*", paramLabel = "FILE|DIR", description = "Images, or folders searched recursively.")
+    @Parameters(arity = "1..*", paramLabel = "FILE|DIR|FILE.npz",
+            description = "Images, folders searched recursively, or .npz files (every image of --split).")
     List<Path> inputs;
+
+    @Option(names = "--split", paramLabel = "NAME", defaultValue = "test",
+            description = "Split of .npz inputs (default: ${DEFAULT-VALUE}).")
+    String split = "test";
 
     @Option(names = "--top", paramLabel = "K", defaultValue = "1", description = "Classes listed per image (default: ${DEFAULT-VALUE}).")
     int top = 1;
@@ -79,7 +84,7 @@ public final class PredictCommand implements Callable<Integer> {
         if (!fmt.equals("csv") && !fmt.equals("json")) {
             throw new IllegalArgumentException("--format must be csv or json, was " + format);
         }
-        List<Path> files = collect(inputs);
+        List<Item> files = items(inputs, split);
         backend.initialize();
         TestTimeAugmentation views = TestTimeAugmentation.parse(tta);
         ResNeXtClassifier clf = ResNeXtClassifier.of(ModelZip.load(model)).withTta(views);
@@ -112,12 +117,12 @@ public final class PredictCommand implements Callable<Integer> {
             printRow(csv, header);
         }
         for (int from = 0; from < files.size(); from += batch) {
-            List<Path> chunk = files.subList(from, Math.min(files.size(), from + batch));
-            List<Path> ok = new ArrayList<>();
+            List<Item> chunk = files.subList(from, Math.min(files.size(), from + batch));
+            List<Item> ok = new ArrayList<>();
             List<float[]> prepared = new ArrayList<>();
-            for (Path f : chunk) {
+            for (Item f : chunk) {
                 try {
-                    prepared.add(clf.prepare(ImageDecoder.read(f)));
+                    prepared.add(clf.prepare(f.image().get()));
                     ok.add(f);
                 } catch (ResNeXtException e) {
                     if (!skipUnreadable) {
@@ -207,6 +212,33 @@ public final class PredictCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
+    }
+
+    /** One image to classify: its name in the output and how to decode it. */
+    record Item(String name, java.util.function.Supplier<dev.resnext.data.DecodedImage> image) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    /** Image files, images under folders, and every image of an .npz split, in order. */
+    static List<Item> items(List<Path> inputs, String split) {
+        List<Item> items = new ArrayList<>();
+        for (Path p : inputs) {
+            if (Files.isRegularFile(p) && dev.resnext.data.DataSources.isNpz(p)) {
+                dev.resnext.data.ImageSet set = dev.resnext.data.DataSources.open(p, split, null, false);
+                for (int i = 0; i < set.size(); i++) {
+                    int index = i;
+                    items.add(new Item(p + "#" + split + "/" + i, () -> set.decode(index)));
+                }
+            } else {
+                for (Path f : collect(List.of(p))) {
+                    items.add(new Item(f.toString(), () -> ImageDecoder.read(f)));
+                }
+            }
+        }
+        return items;
     }
 
     static List<Path> collect(List<Path> inputs) {
