@@ -198,6 +198,31 @@ class ClinicalDecisionTest {
     }
 
     @Test
+    void predictClassifiesEveryImageOfAnNpzSplit() throws Exception {
+        java.util.Map<String, org.nd4j.linalg.api.ndarray.INDArray> m = new java.util.LinkedHashMap<>();
+        m.put("test_images", org.nd4j.linalg.factory.Nd4j.rand(new long[] {5, 16, 16}).muli(255)
+                .castTo(org.nd4j.linalg.api.buffer.DataType.UBYTE));
+        m.put("test_labels", org.nd4j.linalg.factory.Nd4j.createFromArray(0, 1, 0, 1, 1));
+        Path npz = dir.resolve("scans.npz");
+        dev.resnext.io.NpyFiles.writeNpz(npz, m);
+        JsonNode j = json(CliRunner.run("predict", "--model", binary.toString(), "--format", "json", "--backend",
+                "cpu", npz.toString(), "--split", "test"));
+        assertEquals(5, j.get("predictions").size());
+        assertEquals(npz + "#test/4", j.get("predictions").get(4).get("file").asText());
+    }
+
+    @Test
+    void aZipWrittenBeforeOperatingPointsLoadsAndDecidesByArgMax() {
+        Path v2 = Path.of("src/test/resources/format/v2/model.zip");
+        ModelMetadata m = ModelZip.readMetadata(v2);
+        assertNull(m.calibration());
+        assertNull(m.operatingPoint());
+        ResNeXtClassifier clf = ResNeXtClassifier.load(v2);
+        assertNull(clf.thresholds());
+        assertFalse(clf.calibrated());
+    }
+
+    @Test
     void compareReportsPairedBootstrapAndDeLong() throws Exception {
         Path other = save("other.zip", Presets.small().toBuilder().input(16, 16, 1).numClasses(2).seed(99).build(),
                 List.of("circle", "square"));
