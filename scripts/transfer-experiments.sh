@@ -21,11 +21,9 @@ log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$out/log.txt" >&2; }
 common=(--data "$npz" --val val --epochs "$epochs" --batch 64 --lr 0.05 --schedule cosine --warmup-epochs 1
   --class-weights auto --augment shift,rotate --monitor val_auc)
 
-score() { # run dir
-  "$rx" evaluate --model "$1/model.zip" --data "$npz" --split val --json --bootstrap 0 > "$1/val.json" 2>>"$out/log.txt" \
-    || "$rx" evaluate --model "$1/model.zip" --data "$npz" --split val --json > "$1/val.json"
-  "$rx" evaluate --model "$1/model.zip" --data "$npz" --split test --json --bootstrap 0 > "$1/test.json" 2>>"$out/log.txt" \
-    || "$rx" evaluate --model "$1/model.zip" --data "$npz" --split test --json > "$1/test.json"
+score() { # run dir: metrics at threshold 0.5, no intervals (the final models get those after calibrate)
+  "$rx" evaluate --model "$1/model.zip" --data "$npz" --split val --json --bootstrap 0 > "$1/val.json"
+  "$rx" evaluate --model "$1/model.zip" --data "$npz" --split test --json --bootstrap 0 > "$1/test.json"
 }
 
 run() { # name, command...

@@ -1,10 +1,8 @@
 package dev.resnext.cli;
 
 import dev.resnext.ResNeXtException;
-import dev.resnext.data.Batches;
 import dev.resnext.data.DataSources;
 import dev.resnext.data.ImageSet;
-import dev.resnext.data.PreparedImages;
 import dev.resnext.eval.Bootstrap;
 import dev.resnext.eval.CalibrationMetrics;
 import dev.resnext.eval.Charts;
@@ -20,7 +18,6 @@ import dev.resnext.eval.OperatingPointReport;
 import dev.resnext.eval.Thresholds;
 import dev.resnext.format.LoadedModel;
 import dev.resnext.format.ModelZip;
-import dev.resnext.model.InputShape;
 import dev.resnext.model.ResNeXtConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

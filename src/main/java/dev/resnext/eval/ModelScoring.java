@@ -2,8 +2,6 @@ package dev.resnext.eval;
 
 import dev.resnext.data.Batches;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 
 import java.util.List;

@@ -137,6 +137,20 @@ class ClinicalDecisionTest {
     }
 
     @Test
+    void evaluateSavesTheThresholdItChoseOnValidationData() throws Exception {
+        Path copy = dir.resolve("to-save.zip");
+        Files.copy(binary, copy);
+        JsonNode e = json(CliRunner.run("evaluate", "--model", copy.toString(), "--data", test.toString(),
+                "--threshold-data", val.toString(), "--choose-threshold", "sensitivity:0.9", "--save",
+                "--bootstrap", "0", "--json", "--backend", "cpu"));
+        ModelMetadata.OperatingPoint op = ModelZip.readMetadata(copy).operatingPoint();
+        assertEquals("sensitivity:0.9", op.rule());
+        assertEquals(e.get("threshold").asDouble(), op.thresholds().get(0), 1e-12);
+        assertTrue(op.sensitivity().get(0) >= 0.9);
+        assertTrue(op.data().contains("val"));
+    }
+
+    @Test
     void storedThresholdRoundTripsAndChangesPredictsAnswerAndOverrideWins() throws Exception {
         Path low = withThresholds(binary, "low.zip", 1e-6);
         Path high = withThresholds(binary, "high.zip", 1 - 1e-6);
