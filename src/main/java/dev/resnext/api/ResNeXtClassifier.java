@@ -5,6 +5,8 @@ import dev.resnext.backend.Backends;
 import dev.resnext.data.DecodedImage;
 import dev.resnext.data.ImageDecoder;
 import dev.resnext.data.ImageOps;
+import dev.resnext.eval.Scorer;
+import dev.resnext.eval.TestTimeAugmentation;
 import dev.resnext.format.LoadedModel;
 import dev.resnext.format.ModelMetadata;
 import dev.resnext.format.ModelZip;
@@ -33,6 +35,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * System.out.println(p.label() + " " + p.probability());
  * }</pre>
  *
+ * <p>The answer follows the model's stored decision: its temperature scaling (when calibrated)
+ * and its operating point (binary: a threshold on class 1; multi-label: one threshold per finding,
+ * the findings present are listed). {@link #withThresholds} overrides the stored thresholds and
+ * {@link #withTta} averages test-time views; both return a new classifier sharing the network.
+ *
  * <p>Images are prepared exactly as in training (bit-depth scaling, channel conversion, bilinear
  * resize, the zip's normaliser). Decoding and preparation run concurrently in the callers'
  * threads; the network itself runs one batch at a time, because a DL4J graph is not safe for
@@ -44,7 +51,10 @@ public final class ResNeXtClassifier {
     private final ModelMetadata metadata;
     private final InputShape shape;
     private final List<String> labels;
-    private final ReentrantLock lock = new ReentrantLock();
+    private final ReentrantLock lock;
+    private final Scorer scorer;
+    private final double[] thresholds;
+    private final String thresholdSource;
 
     private ResNeXtClassifier(LoadedModel model) {
         this.graph = model.graph();
@@ -53,6 +63,91 @@ public final class ResNeXtClassifier {
         ResNeXtConfig c = metadata.config();
         this.shape = new InputShape(c.getInputHeight(), c.getInputWidth(), c.getInputChannels());
         this.labels = metadata.labels().isEmpty() ? ModelMetadata.indexLabels(c.getNumClasses()) : metadata.labels();
+        this.lock = new ReentrantLock();
+        this.scorer = new Scorer(graph, metadata.temperatures(), c.isMultiLabel(), TestTimeAugmentation.NONE);
+        ModelMetadata.OperatingPoint op = metadata.operatingPoint();
+        if (op != null && !op.thresholds().isEmpty()) {
+            this.thresholds = op.thresholds().stream().mapToDouble(Double::doubleValue).toArray();
+            this.thresholdSource = "stored in the model (" + op.rule() + (op.data() == null ? "" : " on " + op.data())
+                    + ")";
+        } else if (c.isMultiLabel()) {
+            this.thresholds = filled(labels.size(), 0.5);
+            this.thresholdSource = "default 0.5 per finding";
+        } else {
+            this.thresholds = null;
+            this.thresholdSource = "arg-max (no stored operating point)";
+        }
+        checkThresholds(thresholds);
+    }
+
+    private ResNeXtClassifier(ResNeXtClassifier base, Scorer scorer, double[] thresholds, String thresholdSource) {
+        this.graph = base.graph;
+        this.normalizer = base.normalizer;
+        this.metadata = base.metadata;
+        this.shape = base.shape;
+        this.labels = base.labels;
+        this.lock = base.lock; // one network, one lock
+        this.scorer = scorer;
+        this.thresholds = thresholds;
+        this.thresholdSource = thresholdSource;
+        checkThresholds(thresholds);
+    }
+
+    private void checkThresholds(double[] t) {
+        if (t == null) {
+            return;
+        }
+        boolean multiLabel = metadata.config().isMultiLabel();
+        if (!multiLabel && labels.size() != 2) {
+            throw new ResNeXtException("a decision threshold needs a binary or multi-label model; this model has "
+                    + labels.size() + " classes (arg-max)");
+        }
+        int want = multiLabel ? labels.size() : 1;
+        if (t.length != want) {
+            throw new ResNeXtException((multiLabel ? "this model has " + want + " findings: give one threshold or "
+                    + want : "a binary model takes one threshold") + ", got " + t.length);
+        }
+        for (double v : t) {
+            if (!(v > 0 && v < 1)) {
+                throw new ResNeXtException("a decision threshold must be between 0 and 1, was " + v);
+            }
+        }
+    }
+
+    private static double[] filled(int n, double v) {
+        double[] t = new double[n];
+        Arrays.fill(t, v);
+        return t;
+    }
+
+    /**
+     * The same model deciding at other thresholds: one for a binary model (class 1), one per finding or
+     * one for all findings of a multi-label model.
+     */
+    public ResNeXtClassifier withThresholds(double... t) {
+        double[] given = metadata.config().isMultiLabel() && t.length == 1 ? filled(labels.size(), t[0]) : t.clone();
+        return new ResNeXtClassifier(this, scorer, given, "given by the caller");
+    }
+
+    /** The same model averaging the probabilities of test-time views. */
+    public ResNeXtClassifier withTta(TestTimeAugmentation tta) {
+        return new ResNeXtClassifier(this, new Scorer(graph, scorer.temperatures(), scorer.multiLabel(), tta),
+                thresholds, thresholdSource);
+    }
+
+    /** The thresholds in use (a copy), or null when a single-label model decides by arg-max. */
+    public double[] thresholds() {
+        return thresholds == null ? null : thresholds.clone();
+    }
+
+    /** Where the thresholds in use come from (stored operating point, caller, default). */
+    public String thresholdSource() {
+        return thresholdSource;
+    }
+
+    /** Whether the probabilities are temperature-scaled by the model's stored calibration. */
+    public boolean calibrated() {
+        return scorer.temperatures() != null;
     }
 
     /** Loads and verifies a model zip (initialising ND4J's backend if needed). */
@@ -136,16 +231,17 @@ public final class ResNeXtClassifier {
         if (normalizer != null) {
             normalizer.transform(x);
         }
-        INDArray out;
+        double[][] out;
         lock.lock();
         try {
-            out = dev.resnext.runtime.GraphRuntime.output(graph, x).castTo(DataType.DOUBLE).dup();
+            out = scorer.probabilities(x);
         } finally {
             lock.unlock();
         }
         List<Prediction> result = new ArrayList<>();
-        for (double[] row : out.toDoubleMatrix()) {
-            result.add(Prediction.of(row, labels));
+        for (double[] row : out) {
+            result.add(metadata.config().isMultiLabel() ? Prediction.findings(row, labels, thresholds)
+                    : thresholds != null ? Prediction.binary(row, labels, thresholds[0]) : Prediction.of(row, labels));
         }
         return result;
     }

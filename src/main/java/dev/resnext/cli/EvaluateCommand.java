@@ -1,18 +1,23 @@
 package dev.resnext.cli;
 
 import dev.resnext.ResNeXtException;
-import dev.resnext.data.Batches;
 import dev.resnext.data.DataSources;
 import dev.resnext.data.ImageSet;
-import dev.resnext.data.PreparedImages;
+import dev.resnext.eval.Bootstrap;
+import dev.resnext.eval.CalibrationMetrics;
 import dev.resnext.eval.Charts;
+import dev.resnext.eval.ClinicalMetrics;
+import dev.resnext.eval.DeLong;
+import dev.resnext.eval.OperatingPoints;
+import dev.resnext.eval.Scorer;
+import dev.resnext.eval.TestTimeAugmentation;
+import dev.resnext.format.ModelMetadata;
 import dev.resnext.eval.ClassificationMetrics;
 import dev.resnext.eval.ModelScoring;
 import dev.resnext.eval.OperatingPointReport;
 import dev.resnext.eval.Thresholds;
 import dev.resnext.format.LoadedModel;
 import dev.resnext.format.ModelZip;
-import dev.resnext.model.InputShape;
 import dev.resnext.model.ResNeXtConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,6 +27,7 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -33,8 +39,36 @@ import java.util.concurrent.Callable;
 public final class EvaluateCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(EvaluateCommand.class);
 
-    @Option(names = "--model", required = true, paramLabel = "MODEL.zip", description = "Model zip.")
+    @Option(names = "--model", paramLabel = "MODEL.zip", description = "Model zip.")
     Path model;
+
+    @Option(names = "--compare", arity = "2", paramLabel = "MODEL.zip",
+            description = "Compare two model zips on the same images instead: paired bootstrap of every metric "
+                    + "and DeLong's test of the AUCs (binary).")
+    List<Path> compare;
+
+    @Option(names = "--bootstrap", paramLabel = "N",
+            description = "Resamples for the 95% percentile intervals of every metric (default: 1000 for sets of "
+                    + "fewer than 50,000 images, else 0; 0 = no intervals).")
+    Integer bootstrap;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1",
+            description = "Seed of the bootstrap resampling (default: ${DEFAULT-VALUE}).")
+    long seed = 1;
+
+    @Option(names = "--tta", paramLabel = "flip[,shift]",
+            description = "Test-time augmentation: average the probabilities of the image and its mirror image "
+                    + "(flip) and/or four shifted copies (shift).")
+    String tta;
+
+    @Option(names = "--uncalibrated",
+            description = "Ignore the model's stored temperature scaling (raw network probabilities).")
+    boolean uncalibrated;
+
+    @Option(names = "--save",
+            description = "With --choose-threshold or --threshold: store that operating point in the model zip "
+                    + "(replaced atomically), where predict and the Java API apply it.")
+    boolean save;
 
     @Option(names = "--data", required = true, paramLabel = "DIR|FILE.npz",
             description = "Labelled images: a folder with one sub-folder per class, or an .npz.")
@@ -70,7 +104,8 @@ public final class EvaluateCommand implements Callable<Integer> {
     boolean json;
 
     @Option(names = "--out", paramLabel = "DIR",
-            description = "Also write metrics.json, confusion-matrix.png and roc.png into DIR.")
+            description = "Also write metrics.json, intervals.csv, confusion-matrix.png, roc.png and "
+                    + "reliability.png into DIR.")
     Path out;
 
     @Option(names = "--skip-unreadable",
@@ -87,26 +122,78 @@ public final class EvaluateCommand implements Callable<Integer> {
 
     /** Per-label AUC and their mean, and per-label accuracy at 0.5 (MedMNIST multi-label evaluator). */
     private int evaluateMultiLabel(LoadedModel m, ResNeXtConfig c) throws Exception {
-        if (labelsCsv == null) {
-            throw new IllegalArgumentException("this is a multi-label model: give the labels with --labels-csv FILE");
-        }
-        ImageSet set = dev.resnext.data.LabelsCsv.read(labelsCsv, data, m.metadata().labels());
-        ModelScoring.Scores scores = ModelScoring.predict(m.graph(), Batches.inOrder(new PreparedImages(set,
-                new InputShape(c.getInputHeight(), c.getInputWidth(), c.getInputChannels())), batch,
-                c.getNumClasses(), m.normalizer()));
+        ImageSet set = ModelSets.open(m, data, split, labelsCsv, skipUnreadable);
+        ModelScoring.Scores scores = ModelSets.score(m, set, batch, ModelSets.scorer(m, uncalibrated,
+                ModelSets.tta(tta)));
         dev.resnext.eval.MultiLabelMetrics metrics = scores.multiLabelMetrics(m.metadata().labels());
+        double[] thresholds = new double[c.getNumClasses()];
+        java.util.Arrays.fill(thresholds, threshold != null ? threshold : 0.5);
+        String thresholdSource = threshold != null ? "given" : "default 0.5";
+        ModelMetadata.OperatingPoint stored = m.metadata().operatingPoint();
+        if (threshold == null && stored != null && stored.thresholds().size() == thresholds.length) {
+            thresholds = stored.thresholds().stream().mapToDouble(Double::doubleValue).toArray();
+            thresholdSource = "stored (" + stored.rule() + " on " + stored.data() + ")";
+        }
+        CalibrationMetrics calibration = CalibrationMetrics.ofMultiLabel(scores.probabilities(), scores.targets(),
+                CalibrationMetrics.DEFAULT_BINS);
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("model", model.toString());
         result.put("data", set.name());
         result.putAll(metrics.toMap());
+        result.put("calibration", calibrationMap(m, calibration));
+        result.put("findingThresholds", Map.of("values", thresholds, "source", thresholdSource));
+        Bootstrap.Result intervals = null;
+        int resamples = resamples(set.size());
+        if (resamples > 0) {
+            intervals = Bootstrap.percentile(set.size(), resamples, seed, ClinicalMetrics.multiLabel(
+                    scores.probabilities(), scores.targets(), m.metadata().labels(), thresholds));
+            result.put("intervals", intervals.toMap());
+        }
         result.put("imagesPerSecond", scores.imagesPerSecond());
         if (out != null) {
             dev.resnext.io.AtomicFiles.writeString(out.resolve("metrics.json"), Json.write(result));
             Charts.writeMultiLabelRocCurves(out.resolve("roc.png"), scores.probabilities(), scores.targets(),
                     m.metadata().labels());
+            Charts.writeReliabilityDiagram(out.resolve("reliability.png"), calibration, "Reliability (all findings)");
+            if (intervals != null) {
+                writeCsv(out.resolve("intervals.csv"), intervals.csvRows());
+            }
         }
-        System.out.println(json ? Json.write(result) : metrics.toText());
+        System.out.println(json ? Json.write(result) : metrics.toText() + "\n" + calibrationText(calibration)
+                + (intervals == null ? "" : "\n" + "findings decided at " + thresholdSource + " thresholds "
+                + java.util.Arrays.toString(thresholds) + "\n" + intervals.toText()));
         return 0;
+    }
+
+    private int resamples(int n) {
+        if (bootstrap != null) {
+            return bootstrap;
+        }
+        return n < 50_000 ? 1000 : 0;
+    }
+
+    private Map<String, Object> calibrationMap(LoadedModel m, CalibrationMetrics c) {
+        Map<String, Object> map = c.toMap();
+        double[] t = uncalibrated ? null : m.metadata().temperatures();
+        map.put("temperatureScaling", t == null ? null : t);
+        return map;
+    }
+
+    private String calibrationText(CalibrationMetrics c) {
+        return String.format(Locale.ROOT, "calibration: ECE (%d bins) %.4f, Brier %.4f%s%n", c.bins(), c.ece(),
+                c.brier(), uncalibrated ? " (stored calibration ignored)" : "");
+    }
+
+    static void writeCsv(Path file, List<List<String>> rows) {
+        dev.resnext.io.AtomicFiles.write(file, o -> {
+            java.io.Writer w = new java.io.OutputStreamWriter(o, java.nio.charset.StandardCharsets.UTF_8);
+            var csv = PredictCommand.printCsv(w);
+            for (List<String> r : rows) {
+                csv.printRecord(r);
+            }
+            csv.flush();
+            w.flush();
+        });
     }
 
     @Mixin
@@ -136,8 +223,26 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (thresholdData != null && method == null && threshold == null) {
             throw new IllegalArgumentException("--threshold-data is used with --choose-threshold or --threshold");
         }
+        if (bootstrap != null && bootstrap < 0) {
+            throw new IllegalArgumentException("--bootstrap must be 0 or more, was " + bootstrap);
+        }
+        if ((model == null) == (compare == null)) {
+            throw new IllegalArgumentException("give --model MODEL.zip, or --compare A.zip B.zip");
+        }
+        if (save && method == null && threshold == null) {
+            throw new IllegalArgumentException("--save stores the threshold of --choose-threshold or --threshold");
+        }
+        if (compare != null) {
+            if (method != null || threshold != null || save) {
+                throw new IllegalArgumentException("--compare scores each model at its own stored operating point; "
+                        + "it does not take --choose-threshold, --threshold or --save");
+            }
+            backend.initialize();
+            return compareModels();
+        }
         backend.initialize();
         LoadedModel m = ModelZip.load(model);
+        Scorer scorer = ModelSets.scorer(m, uncalibrated, ModelSets.tta(tta));
         ResNeXtConfig c = m.metadata().config();
         boolean binary = c.getNumClasses() == 2 && !c.isMultiLabel();
         if (method != null && !binary) {
@@ -147,21 +252,24 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (c.isMultiLabel()) {
             return evaluateMultiLabel(m, c);
         }
-        if (labelsCsv != null) {
-            throw new IllegalArgumentException("--labels-csv is for multi-label models; this model is single-label");
+        if (save && !binary) {
+            throw new ResNeXtException("--save stores a binary model's threshold; this model has "
+                    + c.getNumClasses() + " classes (use 'calibrate' for multi-label models)");
         }
-        ImageSet set = DataSources.open(data, split, m.metadata().labels(), skipUnreadable);
+        ImageSet set = ModelSets.open(m, data, split, labelsCsv, skipUnreadable);
         Thresholds.OperatingPoint chosen = null;
         ImageSet validationSet = null;
+        double[][] validationProbabilities = null;
+        int[] validationLabels = null;
         if (validationPath != null && binary) {
             if (isSameData(validationPath, thresholdSplit, data, split)) {
                 log.warn("the threshold is chosen on the evaluated data itself ({}); its test figures are then "
                         + "optimistic", validationPath);
             }
             validationSet = DataSources.open(validationPath, thresholdSplit, m.metadata().labels(), skipUnreadable);
-            ModelScoring.Scores v = ModelScoring.predict(m.graph(), Batches.inOrder(new PreparedImages(validationSet,
-                    new InputShape(c.getInputHeight(), c.getInputWidth(), c.getInputChannels())), batch,
-                    c.getNumClasses(), m.normalizer()));
+            ModelScoring.Scores v = ModelSets.score(m, validationSet, batch, scorer);
+            validationProbabilities = v.probabilities();
+            validationLabels = v.labels();
             chosen = method == null
                     ? Thresholds.evaluate(positiveScores(v.probabilities()), positives(v.labels()), threshold)
                     : method.choose(v.probabilities(), v.labels());
@@ -170,10 +278,16 @@ public final class EvaluateCommand implements Callable<Integer> {
                     chosen.sensitivity(), chosen.specificity()));
         }
         Double decisionThreshold = method != null ? Double.valueOf(chosen.threshold()) : threshold;
-        PreparedImages images = new PreparedImages(set, new InputShape(c.getInputHeight(), c.getInputWidth(),
-                c.getInputChannels()));
-        ModelScoring.Scores scores = ModelScoring.predict(m.graph(), Batches.inOrder(images, batch,
-                c.getNumClasses(), m.normalizer()));
+        ModelMetadata.OperatingPoint stored = m.metadata().operatingPoint();
+        boolean useStored = decisionThreshold == null && binary && stored != null && stored.thresholds().size() == 1;
+        if (useStored) {
+            decisionThreshold = stored.thresholds().get(0);
+            if (stored.calibrated() == uncalibrated) {
+                log.warn("the stored threshold applies to {} probabilities, and these are {}", stored.calibrated()
+                        ? "calibrated" : "uncalibrated", uncalibrated ? "uncalibrated" : "calibrated");
+            }
+        }
+        ModelScoring.Scores scores = ModelSets.score(m, set, batch, scorer);
         log.info(String.format(Locale.ROOT, "scored %d images in %.1f s (%.1f img/s)", set.size(), scores.seconds(),
                 scores.imagesPerSecond()));
         ClassificationMetrics metrics = decisionThreshold == null
@@ -181,12 +295,41 @@ public final class EvaluateCommand implements Callable<Integer> {
                 : ClassificationMetrics.compute(scores.probabilities(), scores.labels(), m.metadata().labels(),
                 decisionThreshold);
         OperatingPointReport operatingPoint = null;
-        if (binary && decisionThreshold != null) {
+        if (binary && useStored) {
+            Thresholds.OperatingPoint onValidation = stored.sensitivity().isEmpty() || stored.sensitivity().get(0) == null
+                    || stored.specificity().isEmpty() || stored.specificity().get(0) == null ? null
+                    : new Thresholds.OperatingPoint(decisionThreshold, stored.sensitivity().get(0),
+                    stored.specificity().get(0));
+            operatingPoint = new OperatingPointReport("stored " + stored.rule(), metrics.classNames().get(1),
+                    metrics.threshold(), onValidation == null ? null : stored.data(), onValidation,
+                    onValidation == null ? 0 : stored.n(), OperatingPointReport.testPoint(metrics), metrics.n());
+        } else if (binary && decisionThreshold != null) {
             operatingPoint = new OperatingPointReport(method == null ? "fixed" : method.toString(),
                     metrics.classNames().get(1), metrics.threshold(),
                     validationSet == null ? null : validationSet.name(), chosen,
                     validationSet == null ? 0 : validationSet.size(), OperatingPointReport.testPoint(metrics),
                     metrics.n());
+        }
+        if (save) {
+            boolean calibrated = !uncalibrated && m.metadata().temperatures() != null;
+            ModelMetadata.OperatingPoint op = method != null
+                    ? OperatingPoints.binary(validationProbabilities, validationLabels, method.targetSensitivity(),
+                    validationSet.name(), calibrated)
+                    : OperatingPoints.fixed(new double[] {threshold}, validationProbabilities != null
+                    ? validationProbabilities : scores.probabilities(), validationLabels != null ? validationLabels
+                    : scores.labels(), validationSet != null ? validationSet.name() : set.name(), calibrated);
+            ModelZip.save(model, m.graph(), m.metadata().withDecision(m.metadata().calibration(), op),
+                    m.normalizer(), false, m.extras());
+            log.info("stored the operating point ({}, threshold {}) in {}", op.rule(), op.thresholds().get(0), model);
+        }
+        CalibrationMetrics calibration = CalibrationMetrics.of(scores.probabilities(), scores.labels(),
+                CalibrationMetrics.DEFAULT_BINS);
+        Bootstrap.Result intervals = null;
+        int resamples = resamples(set.size());
+        if (resamples > 0) {
+            intervals = Bootstrap.percentile(set.size(), resamples, seed, ClinicalMetrics.singleLabel(
+                    scores.probabilities(), scores.labels(), metrics.classNames(),
+                    binary ? metrics.threshold() : ClassificationMetrics.DEFAULT_THRESHOLD));
         }
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("model", model.toString());
@@ -195,6 +338,11 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (operatingPoint != null) {
             result.put("operatingPoint", operatingPoint.toMap());
         }
+        result.put("calibration", calibrationMap(m, calibration));
+        if (intervals != null) {
+            result.put("intervals", intervals.toMap());
+        }
+        result.put("tta", ModelSets.tta(tta).toString());
         result.put("imagesPerSecond", scores.imagesPerSecond());
         if (set instanceof dev.resnext.data.FolderImageSet f && !f.skipped().isEmpty()) {
             result.put("skipped", f.skipped());
@@ -205,12 +353,97 @@ public final class EvaluateCommand implements Callable<Integer> {
                     metrics.classNames());
             Charts.writeRocCurves(out.resolve("roc.png"), scores.probabilities(), scores.labels(),
                     metrics.classNames());
-            log.info("wrote {}, {} and {}", out.resolve("metrics.json"), out.resolve("confusion-matrix.png"),
-                    out.resolve("roc.png"));
+            Charts.writeReliabilityDiagram(out.resolve("reliability.png"), calibration, "Reliability");
+            if (intervals != null) {
+                writeCsv(out.resolve("intervals.csv"), intervals.csvRows());
+            }
+            log.info("wrote metrics.json, confusion-matrix.png, roc.png, reliability.png{} in {}",
+                    intervals == null ? "" : ", intervals.csv", out);
         }
         System.out.println(json ? Json.write(result)
-                : operatingPoint == null ? metrics.toText() : metrics.toText() + "\n" + operatingPoint.toText());
+                : metrics.toText() + (operatingPoint == null ? "" : "\n" + operatingPoint.toText()) + "\n"
+                + calibrationText(calibration) + (intervals == null ? "" : "\n" + intervals.toText()));
         return 0;
+    }
+
+    /** {@code --compare A B}: both models on the same images, paired bootstrap and DeLong. */
+    private int compareModels() {
+        LoadedModel a = ModelZip.load(compare.get(0));
+        LoadedModel b = ModelZip.load(compare.get(1));
+        if (!a.metadata().labels().equals(b.metadata().labels())
+                || a.metadata().config().isMultiLabel() != b.metadata().config().isMultiLabel()) {
+            throw new ResNeXtException("the two models do not have the same classes: " + a.metadata().labels()
+                    + " and " + b.metadata().labels());
+        }
+        ImageSet setA = ModelSets.open(a, data, split, labelsCsv, skipUnreadable);
+        ImageSet setB = ModelSets.open(b, data, split, labelsCsv, skipUnreadable);
+        TestTimeAugmentation views = ModelSets.tta(tta);
+        ModelScoring.Scores sa = ModelSets.score(a, setA, batch, ModelSets.scorer(a, uncalibrated, views));
+        ModelScoring.Scores sb = ModelSets.score(b, setB, batch, ModelSets.scorer(b, uncalibrated, views));
+        boolean multiLabel = a.metadata().config().isMultiLabel();
+        List<String> names = a.metadata().labels();
+        int n = setA.size();
+        int resamples = resamples(n) == 0 ? 1000 : resamples(n);
+        var statA = multiLabel ? ClinicalMetrics.multiLabel(sa.probabilities(), sa.targets(), names, findingThresholds(a))
+                : ClinicalMetrics.singleLabel(sa.probabilities(), sa.labels(), names, binaryThreshold(a));
+        var statB = multiLabel ? ClinicalMetrics.multiLabel(sb.probabilities(), sb.targets(), names, findingThresholds(b))
+                : ClinicalMetrics.singleLabel(sb.probabilities(), sb.labels(), names, binaryThreshold(b));
+        Map<String, Bootstrap.Comparison> paired = Bootstrap.paired(n, resamples, seed, statA, statB);
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("a", compare.get(0).toString());
+        result.put("b", compare.get(1).toString());
+        result.put("data", setA.name());
+        result.put("n", n);
+        DeLong delong = null;
+        if (!multiLabel && names.size() == 2) {
+            boolean[] positive = new boolean[n];
+            double[] x = new double[n];
+            double[] y = new double[n];
+            for (int i = 0; i < n; i++) {
+                positive[i] = sa.labels()[i] == 1;
+                x[i] = sa.probabilities()[i][1];
+                y[i] = sb.probabilities()[i][1];
+            }
+            delong = DeLong.compare(x, y, positive);
+            result.put("delong", delong.toMap());
+        }
+        Map<String, Object> pm = new LinkedHashMap<>();
+        paired.forEach((k, v) -> pm.put(k, v.toMap()));
+        result.put("pairedBootstrap", Map.of("resamples", resamples, "seed", seed, "level", Bootstrap.LEVEL,
+                "metrics", pm));
+        if (json) {
+            System.out.println(Json.write(result));
+            return 0;
+        }
+        StringBuilder text = new StringBuilder(String.format(Locale.ROOT,
+                "A = %s%nB = %s%n%d images of %s, paired bootstrap (%d resamples, seed %d); p = two-sided%n",
+                compare.get(0), compare.get(1), n, setA.name(), resamples, seed));
+        text.append(Bootstrap.comparisonText(paired));
+        if (delong != null) {
+            text.append(String.format(Locale.ROOT, "%nDeLong: AUC A %.4f, B %.4f, difference %.4f (SE %.4f), z %.2f, "
+                    + "p %.4g: %s%n", delong.aucA(), delong.aucB(), delong.difference(), delong.se(), delong.z(),
+                    delong.p(), delong.p() < 0.05 ? "the AUCs differ at the 5% level" : "no significant difference "
+                            + "at the 5% level"));
+        }
+        System.out.print(text);
+        return 0;
+    }
+
+    private static double binaryThreshold(LoadedModel m) {
+        ModelMetadata.OperatingPoint op = m.metadata().operatingPoint();
+        return op != null && op.thresholds().size() == 1 ? op.thresholds().get(0)
+                : ClassificationMetrics.DEFAULT_THRESHOLD;
+    }
+
+    private static double[] findingThresholds(LoadedModel m) {
+        ModelMetadata.OperatingPoint op = m.metadata().operatingPoint();
+        int k = m.metadata().config().getNumClasses();
+        if (op != null && op.thresholds().size() == k) {
+            return op.thresholds().stream().mapToDouble(Double::doubleValue).toArray();
+        }
+        double[] t = new double[k];
+        java.util.Arrays.fill(t, 0.5);
+        return t;
     }
 
     /** Whether the validation data is the evaluated data (same folder, or same file and split). */

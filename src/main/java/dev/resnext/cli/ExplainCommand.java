@@ -115,9 +115,10 @@ public final class ExplainCommand implements Callable<Integer> {
                 row.put("file", files.get(i).toString());
                 row.put("class", labels.get(r.classIndex()));
                 row.put("classIndex", r.classIndex());
-                row.put("probability", r.probability());
+                double[] probabilities = calibrated(m, r.probabilities());
+                row.put("probability", probabilities[r.classIndex()]);
                 row.put("predicted", labels.get(r.predictedClass()));
-                row.put("predictedProbability", r.probabilities()[r.predictedClass()]);
+                row.put("predictedProbability", probabilities[r.predictedClass()]);
                 row.put("mapSize", List.of(r.height(), r.width()));
                 row.put("output", outputs.get(i).toString());
                 rows.add(row);
@@ -126,6 +127,7 @@ public final class ExplainCommand implements Callable<Integer> {
             result.put("model", model.toString());
             result.put("layer", cam.layer());
             result.put("alpha", alpha);
+            result.put("calibrated", m.metadata().temperatures() != null);
             result.put("heatmaps", rows);
             stdout.println(Json.write(result));
         } else {
@@ -134,7 +136,8 @@ public final class ExplainCommand implements Callable<Integer> {
             for (int i = 0; i < files.size(); i++) {
                 GradCam.Result r = results.get(i);
                 PredictCommand.printRow(csv, List.of(files.get(i).toString(), labels.get(r.classIndex()),
-                        String.format(Locale.ROOT, "%.6f", r.probability()), outputs.get(i).toString()));
+                        String.format(Locale.ROOT, "%.6f", calibrated(m, r.probabilities())[r.classIndex()]),
+                        outputs.get(i).toString()));
             }
         }
         return 0;
@@ -185,4 +188,10 @@ public final class ExplainCommand implements Callable<Integer> {
         return result;
     }
 
+
+    /** The probabilities with the model's stored temperature scaling applied (the arg-max does not change). */
+    private static double[] calibrated(LoadedModel m, double[] probabilities) {
+        return dev.resnext.eval.TemperatureScaling.apply(probabilities, m.metadata().temperatures(),
+                m.metadata().config().isMultiLabel());
+    }
 }

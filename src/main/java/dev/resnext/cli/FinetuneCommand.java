@@ -14,6 +14,7 @@ import dev.resnext.train.TrainingData;
 import dev.resnext.train.TrainingOptions;
 import dev.resnext.transfer.FeatureCache;
 import dev.resnext.transfer.FineTuning;
+import dev.resnext.transfer.FinetuneDefaults;
 import dev.resnext.transfer.FreezePolicy;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.dataset.api.preprocessor.DataNormalization;
@@ -34,7 +35,9 @@ import java.util.concurrent.Callable;
         description = {"Fine-tune a saved ResNeXt (a trained or imported model zip) on a new image set: new head "
                 + "for the new labels, optional frozen layers, grayscale/RGB and input-size adaptation, "
                 + "class weights or a balanced sampler, single- or multi-label tasks.",
-                "Takes every option of 'train' as well."})
+                "Takes every option of 'train' as well. Options not given follow the recipe chosen for transfer "
+                        + "(issue 14, docs/results.md): --epochs 6 --batch 64 --backbone-lr-factor 1 --monitor val_auc "
+                        + "--class-weights auto --augment shift,rotate, one phase; other options as in 'train'."})
 public final class FinetuneCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(FinetuneCommand.class);
 
@@ -50,9 +53,14 @@ public final class FinetuneCommand implements Callable<Integer> {
                     + "with the backbone at --backbone-lr-factor times the learning rate.")
     Integer twoPhase;
 
-    @Option(names = "--backbone-lr-factor", paramLabel = "F", defaultValue = "0.1",
-            description = "Learning-rate factor of the pre-trained layers (default: ${DEFAULT-VALUE}; 1 = same as head).")
-    double backboneLrFactor = 0.1;
+    @Option(names = "--backbone-lr-factor", paramLabel = "F",
+            description = "Learning-rate factor of the pre-trained layers (default: the chosen recipe's; 1 = same "
+                    + "as the head).")
+    Double backboneLrFactorGiven;
+    double backboneLrFactor;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--cache-features", paramLabel = "auto|on|off", defaultValue = "auto",
             description = "Head-only training: compute the frozen backbone's features once instead of every "
@@ -83,6 +91,7 @@ public final class FinetuneCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        applyRecipe(FinetuneDefaults.CHOSEN);
         FreezePolicy policy = FreezePolicy.parse(freeze);
         if (twoPhase != null && (twoPhase < 1 || twoPhase >= training.epochs)) {
             throw new IllegalArgumentException("--two-phase must be between 1 and --epochs - 1, was " + twoPhase);
@@ -121,6 +130,9 @@ public final class FinetuneCommand implements Callable<Integer> {
         provenance.put("parentModel", pc.getName());
         provenance.put("parentProvenance", parent.metadata().provenance());
         provenance.put("freeze", policy.toString());
+        provenance.put("recipe", Map.of("epochs", training.epochs, "batch", training.batch, "backboneLrFactor",
+                backboneLrFactor, "twoPhase", twoPhase == null ? 0 : twoPhase, "monitor", training.monitor,
+                "classWeights", training.classWeights, "augment", training.augment));
 
         Outputs.removeLeftovers(opts, phases);
         RunOutputs outputs = Outputs.begin(opts, phases);
@@ -137,6 +149,22 @@ public final class FinetuneCommand implements Callable<Integer> {
         Outputs.checkReported(summary, TrainCommand.REPORTED);
         System.out.println(Json.write(summary));
         return 0;
+    }
+
+    /** Fills every recipe option the command line did not give with the chosen recipe's value. */
+    void applyRecipe(FinetuneDefaults d) {
+        var parsed = spec == null ? null : spec.commandLine().getParseResult();
+        java.util.function.Predicate<String> given = name -> parsed != null && parsed.hasMatchedOption(name);
+        if (!given.test("--epochs")) training.epochs = d.epochs();
+        if (!given.test("--batch")) training.batch = d.batch();
+        if (!given.test("--monitor")) training.monitor = d.monitor();
+        if (!given.test("--class-weights")) {
+            // class weights are for single-label tasks; findings are weighted by their own loss terms
+            training.classWeights = labelsCsv != null ? "none" : d.classWeights();
+        }
+        if (!given.test("--augment")) training.augment = d.augment();
+        backboneLrFactor = backboneLrFactorGiven != null ? backboneLrFactorGiven : d.backboneLrFactor();
+        if (!given.test("--two-phase") && d.twoPhaseEpochs() > 0) twoPhase = d.twoPhaseEpochs();
     }
 
     private Trainer.Result train(LoadedModel parent, ResNeXtConfig child, FreezePolicy policy, TrainingData data,

@@ -16,7 +16,7 @@ import java.io.PrintWriter;
  */
 @Command(name = "resnext", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Build, train, save, reuse and fine-tune ResNeXt image classifiers (DL4J).",
-        subcommands = {InfoCommand.class, TrainCommand.class, FinetuneCommand.class, EvaluateCommand.class,
+        subcommands = {InfoCommand.class, TrainCommand.class, FinetuneCommand.class, CalibrateCommand.class, EvaluateCommand.class,
                 PredictCommand.class, ExplainCommand.class, ImportTorchvisionCommand.class, ForwardCommand.class,
                 ExportCommand.class, BenchmarkCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

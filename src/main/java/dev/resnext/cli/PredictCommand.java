@@ -4,6 +4,7 @@ import dev.resnext.ResNeXtException;
 import dev.resnext.api.Prediction;
 import dev.resnext.api.ResNeXtClassifier;
 import dev.resnext.data.ImageDecoder;
+import dev.resnext.eval.TestTimeAugmentation;
 import dev.resnext.format.ModelZip;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,6 +20,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -36,8 +38,13 @@ public final class PredictCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "MODEL.zip", description = "Model zip.")
     Path model;
 
-    @Parameters(arity = "1..*", paramLabel = "FILE|DIR", description = "Images, or folders searched recursively.")
+    @Parameters(arity = "1..*", paramLabel = "FILE|DIR|FILE.npz",
+            description = "Images, folders searched recursively, or .npz files (every image of --split).")
     List<Path> inputs;
+
+    @Option(names = "--split", paramLabel = "NAME", defaultValue = "test",
+            description = "Split of .npz inputs (default: ${DEFAULT-VALUE}).")
+    String split = "test";
 
     @Option(names = "--top", paramLabel = "K", defaultValue = "1", description = "Classes listed per image (default: ${DEFAULT-VALUE}).")
     int top = 1;
@@ -47,6 +54,17 @@ public final class PredictCommand implements Callable<Integer> {
 
     @Option(names = "--batch", paramLabel = "N", defaultValue = "32", description = "Batch size (default: ${DEFAULT-VALUE}).")
     int batch = 32;
+
+    @Option(names = "--threshold", paramLabel = "T[,T2,...]", split = ",",
+            description = "Decide at this threshold instead of the model's stored operating point: binary models "
+                    + "call class 1 when its probability exceeds T; multi-label models take one T for every "
+                    + "finding or one per finding.")
+    double[] threshold;
+
+    @Option(names = "--tta", paramLabel = "flip[,shift]",
+            description = "Test-time augmentation: average the probabilities of the image and its mirror image "
+                    + "(flip) and/or four shifted copies (shift).")
+    String tta;
 
     @Option(names = "--skip-unreadable", description = "Skip files that cannot be decoded (reported) instead of failing.")
     boolean skipUnreadable;
@@ -66,9 +84,19 @@ public final class PredictCommand implements Callable<Integer> {
         if (!fmt.equals("csv") && !fmt.equals("json")) {
             throw new IllegalArgumentException("--format must be csv or json, was " + format);
         }
-        List<Path> files = collect(inputs);
+        List<Item> files = items(inputs, split);
         backend.initialize();
-        ResNeXtClassifier clf = ResNeXtClassifier.of(ModelZip.load(model));
+        TestTimeAugmentation views = TestTimeAugmentation.parse(tta);
+        ResNeXtClassifier clf = ResNeXtClassifier.of(ModelZip.load(model)).withTta(views);
+        if (threshold != null) {
+            clf = clf.withThresholds(threshold);
+        }
+        boolean multiLabel = clf.metadata().config().isMultiLabel();
+        log.info("decision: {}{}; probabilities {}{}", clf.thresholds() == null ? "arg-max"
+                        : "threshold " + Arrays.toString(clf.thresholds()) + " ",
+                clf.thresholds() == null ? "" : clf.thresholdSource(),
+                clf.calibrated() ? "calibrated (stored temperature scaling)" : "uncalibrated",
+                views.viewCount() > 1 ? ", averaged over " + views.viewCount() + " test-time views" : "");
         int k = Math.min(top, clf.labels().size());
         long start = System.nanoTime();
         List<Map<String, Object>> rows = new ArrayList<>();
@@ -77,6 +105,9 @@ public final class PredictCommand implements Callable<Integer> {
         CSVPrinter csv = null;
         if (fmt.equals("csv")) {
             List<String> header = new ArrayList<>(List.of("file", "label", "probability"));
+            if (multiLabel) {
+                header.add("findings");
+            }
             for (int i = 1; i <= k && k > 1; i++) {
                 header.add("top" + i);
                 header.add("p" + i);
@@ -86,12 +117,12 @@ public final class PredictCommand implements Callable<Integer> {
             printRow(csv, header);
         }
         for (int from = 0; from < files.size(); from += batch) {
-            List<Path> chunk = files.subList(from, Math.min(files.size(), from + batch));
-            List<Path> ok = new ArrayList<>();
+            List<Item> chunk = files.subList(from, Math.min(files.size(), from + batch));
+            List<Item> ok = new ArrayList<>();
             List<float[]> prepared = new ArrayList<>();
-            for (Path f : chunk) {
+            for (Item f : chunk) {
                 try {
-                    prepared.add(clf.prepare(ImageDecoder.read(f)));
+                    prepared.add(clf.prepare(f.image().get()));
                     ok.add(f);
                 } catch (ResNeXtException e) {
                     if (!skipUnreadable) {
@@ -108,6 +139,10 @@ public final class PredictCommand implements Callable<Integer> {
                 if (csv != null) {
                     List<String> cells = new ArrayList<>(List.of(ok.get(i).toString(), p.label(),
                             String.format(Locale.ROOT, "%.6f", p.probability())));
+                    if (multiLabel) {
+                        cells.add(String.join(";", p.findings().stream().map(f -> f.label() + ":"
+                                + String.format(Locale.ROOT, "%.6f", f.probability())).toList()));
+                    }
                     if (k > 1) {
                         for (Prediction.Scored s : p.top(k)) {
                             cells.add(s.label());
@@ -120,6 +155,13 @@ public final class PredictCommand implements Callable<Integer> {
                     row.put("file", ok.get(i).toString());
                     row.put("label", p.label());
                     row.put("probability", p.probability());
+                    if (multiLabel) {
+                        List<Map<String, Object>> present = new ArrayList<>();
+                        for (Prediction.Scored f : p.findings()) {
+                            present.add(Map.of("label", f.label(), "probability", f.probability()));
+                        }
+                        row.put("findings", present);
+                    }
                     List<Map<String, Object>> topList = new ArrayList<>();
                     for (Prediction.Scored s : p.top(k)) {
                         topList.add(Map.of("label", s.label(), "probability", s.probability()));
@@ -136,6 +178,17 @@ public final class PredictCommand implements Callable<Integer> {
         if (fmt.equals("json")) {
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("model", model.toString());
+            Map<String, Object> decision = new LinkedHashMap<>();
+            decision.put("rule", clf.thresholds() == null ? "arg-max"
+                    : multiLabel ? "finding present when its probability > its threshold"
+                    : "class " + clf.labels().get(1) + " when its probability > threshold");
+            if (clf.thresholds() != null) {
+                decision.put("thresholds", clf.thresholds());
+                decision.put("source", clf.thresholdSource());
+            }
+            decision.put("calibrated", clf.calibrated());
+            decision.put("tta", views.toString());
+            result.put("decision", decision);
             result.put("predictions", rows);
             result.put("skipped", skipped);
             out.println(Json.write(result));
@@ -159,6 +212,33 @@ public final class PredictCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
+    }
+
+    /** One image to classify: its name in the output and how to decode it. */
+    record Item(String name, java.util.function.Supplier<dev.resnext.data.DecodedImage> image) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    /** Image files, images under folders, and every image of an .npz split, in order. */
+    static List<Item> items(List<Path> inputs, String split) {
+        List<Item> items = new ArrayList<>();
+        for (Path p : inputs) {
+            if (Files.isRegularFile(p) && dev.resnext.data.DataSources.isNpz(p)) {
+                dev.resnext.data.ImageSet set = dev.resnext.data.DataSources.open(p, split, null, false);
+                for (int i = 0; i < set.size(); i++) {
+                    int index = i;
+                    items.add(new Item(p + "#" + split + "/" + i, () -> set.decode(index)));
+                }
+            } else {
+                for (Path f : collect(List.of(p))) {
+                    items.add(new Item(f.toString(), () -> ImageDecoder.read(f)));
+                }
+            }
+        }
+        return items;
     }
 
     static List<Path> collect(List<Path> inputs) {

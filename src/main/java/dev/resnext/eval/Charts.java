@@ -444,6 +444,43 @@ public final class Charts {
         writePng(png, BitmapEncoder.getBufferedImage(chart));
     }
 
+    // ------------------------------------------------------------------ reliability diagram
+
+    /**
+     * Reliability diagram: observed frequency against mean confidence per non-empty bin, with the
+     * diagonal of perfect calibration; the title carries the ECE and the Brier score.
+     */
+    public static void writeReliabilityDiagram(Path png, CalibrationMetrics c, String title) {
+        List<Double> x = new java.util.ArrayList<>();
+        List<Double> y = new java.util.ArrayList<>();
+        for (int b = 0; b < c.bins(); b++) {
+            if (c.counts()[b] > 0) {
+                x.add(c.confidence()[b]);
+                y.add(c.observed()[b]);
+            }
+        }
+        if (x.isEmpty()) {
+            throw new ResNeXtException("no prediction to draw a reliability diagram of");
+        }
+        XYChart chart = new XYChartBuilder().width(ROC_SIZE).height(ROC_SIZE)
+                .title((title == null ? "Reliability" : title) + String.format(Locale.ROOT,
+                        ", ECE (%d bins) %.4f, Brier %.4f", c.bins(), c.ece(), c.brier()))
+                .xAxisTitle("mean predicted probability (confidence)").yAxisTitle("observed frequency").build();
+        XYStyler styler = chart.getStyler();
+        baseStyle(styler);
+        styler.setLegendPosition(Styler.LegendPosition.InsideSE);
+        styler.setXAxisMin(0.0).setXAxisMax(1.0).setYAxisMin(0.0).setYAxisMax(1.0);
+        styler.setXAxisDecimalPattern("0.0").setYAxisDecimalPattern("0.0");
+        XYSeries s = chart.addSeries("model", unbox(x), unbox(y));
+        s.setMarker(SeriesMarkers.CIRCLE);
+        s.setLineWidth(2f);
+        XYSeries perfect = chart.addSeries("perfectly calibrated", new double[]{0, 1}, new double[]{0, 1});
+        perfect.setMarker(SeriesMarkers.NONE);
+        perfect.setLineColor(Color.GRAY);
+        perfect.setLineStyle(SeriesLines.DASH_DASH);
+        writePng(png, BitmapEncoder.getBufferedImage(chart));
+    }
+
     // ------------------------------------------------------------------ shared
 
     private static void baseStyle(XYStyler styler) {

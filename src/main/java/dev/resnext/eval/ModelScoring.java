@@ -2,8 +2,6 @@ package dev.resnext.eval;
 
 import dev.resnext.data.Batches;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 
 import java.util.List;
@@ -54,12 +52,16 @@ public final class ModelScoring {
 
     /** Scores every batch in inference mode (BN running statistics, no augmentation). */
     public static Scores predict(ComputationGraph graph, Batches batches) {
+        return predict(new Scorer(graph, null, batches.multiLabel(), TestTimeAugmentation.NONE), batches);
+    }
+
+    /** Scores every batch through {@code scorer} (stored calibration and test-time views applied). */
+    public static Scores predict(Scorer scorer, Batches batches) {
         long start = System.nanoTime();
         double[][] probs = new double[batches.size()][];
         int row = 0;
         for (DataSet ds : batches) {
-            INDArray out = dev.resnext.runtime.GraphRuntime.output(graph, ds.getFeatures()).castTo(DataType.DOUBLE);
-            double[][] rows = out.toDoubleMatrix();
+            double[][] rows = scorer.probabilities(ds.getFeatures());
             for (double[] r : rows) {
                 probs[row++] = r;
             }
