@@ -120,7 +120,8 @@ public final class ManifestImageSet implements ImageSet {
         if (rows.isEmpty()) {
             throw bad(csv, 0, "no data rows after the header");
         }
-        int imageCol = column(csv, header, headerNames, dup, spec.imageColumn(), "image");
+        String imageColumn = spec.imageColumn() != null ? spec.imageColumn() : headerNames.get(0).trim();
+        int imageCol = column(csv, header, headerNames, dup, imageColumn, "image");
         Integer groupCol = spec.groupColumn() == null ? null
                 : column(csv, header, headerNames, dup, spec.groupColumn(), "group");
         Integer splitCol = spec.splitColumn() == null ? null
@@ -154,8 +155,8 @@ public final class ManifestImageSet implements ImageSet {
             CSVRecord row = rows.get(r);
             long line = lineOf(lineStarts, row.getCharacterPosition());
             lines[r] = line;
-            String img = get(csv, line, row, imageCol, spec.imageColumn());
-            if (img.isEmpty()) throw bad(csv, line, "no image path in column '" + spec.imageColumn() + "'");
+            String img = get(csv, line, row, imageCol, imageColumn);
+            if (img.isEmpty()) throw bad(csv, line, "no image path in column '" + imageColumn + "'");
             Path f = spec.imageRoot().resolve(img).normalize();
             Long first = lineOf.putIfAbsent(f, line);
             if (first != null) {
@@ -239,8 +240,9 @@ public final class ManifestImageSet implements ImageSet {
                 }
             }
             if (firstUncertain > 0) {
-                throw bad(csv, firstUncertain, "uncertain label -1 in column '" + uncertainColumn + "' (first of "
-                        + "possibly several); choose a policy for uncertain labels: ignore, zeros or ones");
+                throw new UncertainLabelsException(csv + " line " + firstUncertain + ": uncertain label -1 in column '"
+                        + uncertainColumn + "' (first of possibly several); choose a policy for uncertain labels: "
+                        + "ignore, zeros or ones");
             }
         } else if (multi) {
             Set<String> found = new TreeSet<>();
@@ -434,6 +436,11 @@ public final class ManifestImageSet implements ImageSet {
         String s = canonicalSplit(splitName.trim().toLowerCase(Locale.ROOT));
         int[] idx = IntStream.range(0, splits.length).filter(i -> splits[i].equals(s)).toArray();
         return idx.length == 0 ? null : subset(idx, name + " split " + s);
+    }
+
+    /** The official split of image {@code i} (train, val, test, ...), or null without a split column. */
+    public String splitOf(int i) {
+        return splits == null ? null : splits[i];
     }
 
     /** Rows skipped with the reason (with {@code skipUnreadable}). */

@@ -16,7 +16,7 @@ import java.util.List;
  *
  * @param csv           the manifest
  * @param imageRoot     folder that image paths are relative to
- * @param imageColumn   column with the image path
+ * @param imageColumn   column with the image path, or null for the first column
  * @param labelColumn   single-label or separated multi-label column, or null
  * @param labelColumns  one column per finding, or null
  * @param separator     separator of findings in {@code labelColumn}, or null
