@@ -91,7 +91,16 @@ public interface ImageSet {
     default int[] classCounts() {
         int[] counts = new int[classNames().size()];
         for (int i = 0; i < size(); i++) {
-            counts[label(i)]++;
+            if (multiLabel()) {
+                // positives per finding; masked (ignored) entries count for nothing
+                int[] t = targets(i);
+                float[] m = mask(i);
+                for (int k = 0; k < counts.length; k++) {
+                    if (m == null || m[k] > 0) counts[k] += t[k];
+                }
+            } else {
+                counts[label(i)]++;
+            }
         }
         return counts;
     }
