@@ -55,8 +55,8 @@ public final class CrossValidationReport {
         Set<String> metricKeys = new LinkedHashSet<>();
         for (Map<String, Object> r : folds) {
             for (Map.Entry<String, Object> e : r.entrySet()) {
-                if (e.getValue() instanceof Number && !e.getKey().equals("fold") && !e.getKey().endsWith("Images")
-                        && !e.getKey().endsWith("Groups") && !e.getKey().equals("epoch")) {
+                // the metrics, not the bookkeeping (epoch, learning rate, seconds, image counts)
+                if (e.getValue() instanceof Number && (e.getKey().startsWith("val_") || e.getKey().equals("train_loss"))) {
                     metricKeys.add(e.getKey());
                 }
             }
