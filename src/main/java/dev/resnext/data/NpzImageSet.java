@@ -191,8 +191,27 @@ public final class NpzImageSet implements ImageSet {
         return out;
     }
 
-    /** One decision for all {@code *_images} arrays of the file, so that every split is scaled alike. */
+    /** Decisions already made, per file version: opening the val split after train does not stream the file again. */
+    private static final Map<String, Scaling> SCALINGS = new java.util.concurrent.ConcurrentHashMap<>();
+
     private static Scaling scaling(Path file, Map<String, NpyFiles.Header> headers) {
+        String id;
+        try {
+            Path abs = file.toAbsolutePath().normalize();
+            id = abs + "|" + Files.size(abs) + "|" + Files.getLastModifiedTime(abs).toMillis();
+        } catch (java.io.IOException e) {
+            return decideScaling(file, headers);
+        }
+        Scaling s = SCALINGS.get(id);
+        if (s == null) {
+            s = decideScaling(file, headers);
+            SCALINGS.put(id, s);
+        }
+        return s;
+    }
+
+    /** One decision for all {@code *_images} arrays of the file, so that every split is scaled alike. */
+    private static Scaling decideScaling(Path file, Map<String, NpyFiles.Header> headers) {
         double[] min = {Double.POSITIVE_INFINITY};
         double[] max = {Double.NEGATIVE_INFINITY};
         boolean floating = false;
@@ -202,15 +221,10 @@ public final class NpzImageSet implements ImageSet {
             NpyFiles.Header hd = e.getValue();
             floating |= hd.isFloating();
             bool &= hd.kind() == 'b';
-            long[] bad = {0};
-            NpzStore.scan(file, e.getKey(), v -> {
-                if (!Double.isFinite(v)) {
-                    bad[0]++;
-                    return;
-                }
-                if (v < min[0]) min[0] = v;
-                if (v > max[0]) max[0] = v;
-            });
+            NpzStore.Stats st = NpzStore.stats(file, e.getKey());
+            long[] bad = {st.nonFinite()};
+            min[0] = Math.min(min[0], st.min());
+            max[0] = Math.max(max[0], st.max());
             if (bad[0] > 0) {
                 throw new ResNeXtException(file + ": " + e.getKey() + " has " + bad[0]
                         + " NaN or infinite values; images must be finite intensities");
