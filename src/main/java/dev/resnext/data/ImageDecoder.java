@@ -49,9 +49,13 @@ public final class ImageDecoder {
         return dot > 0 ? n.substring(dot + 1) : "";
     }
 
-    /** Whether the file name has an image extension. */
+    /**
+     * Whether the file name has an image extension, or the file has none and carries the DICOM
+     * marker (hospital exports often name files IM000001).
+     */
     public static boolean looksLikeImage(Path p) {
-        return EXTENSIONS.contains(extension(p));
+        String ext = extension(p);
+        return EXTENSIONS.contains(ext) || (ext.isEmpty() && DicomReader.isDicom(p));
     }
 
     /** Default pixel limit: 50 megapixels (e.g. 7000 x 7000), about 0.6 GB as RGB floats. */

@@ -31,22 +31,6 @@ import java.util.zip.ZipFile;
 final class NpzStore implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(NpzStore.class);
 
-    /** Arrays up to this many bytes are held in memory (system property {@code resnext.npzInMemoryBytes}). */
-    static long inMemoryLimit() {
-        return Long.getLong("resnext.npzInMemoryBytes", 256L << 20);
-    }
-
-    /**
-     * Folder for extracted arrays: system property {@code resnext.cacheDir}, else {@code RESNEXT_CACHE},
-     * else {@code ~/.cache/resnext}.
-     */
-    static Path cacheDir() {
-        String p = System.getProperty("resnext.cacheDir");
-        if (p == null) p = System.getenv("RESNEXT_CACHE");
-        if (p == null || p.isBlank()) return Path.of(System.getProperty("user.home"), ".cache", "resnext");
-        return Path.of(p);
-    }
-
     private final NpyFiles.Header header;
     private final byte[] memory;
     private final FileChannel channel;
@@ -74,7 +58,7 @@ final class NpzStore implements AutoCloseable {
             try (InputStream in = new BufferedInputStream(zip.getInputStream(e), 1 << 16)) {
                 h = NpyFiles.readHeader(in, what);
                 bytes = h.length() * h.itemSize();
-                if (bytes <= inMemoryLimit()) {
+                if (bytes <= DataSettings.npzInMemoryBytes()) {
                     byte[] data = new byte[(int) bytes];
                     readFully(in, data, what, h);
                     return new NpzStore(h, data, null, 0);
@@ -122,7 +106,7 @@ final class NpzStore implements AutoCloseable {
         } catch (NoSuchAlgorithmException x) {
             throw new IllegalStateException(x);
         }
-        Path target = cacheDir().resolve("npz").resolve(hash + "-" + key + ".npy");
+        Path target = DataSettings.cacheDir().resolve("npz").resolve(hash + "-" + key + ".npy");
         if (Files.isRegularFile(target) && Files.size(target) == e.getSize()) {
             return target;
         }

@@ -13,9 +13,9 @@ public final class PreparedImages {
     /** Default memory budget for cached images (bytes). */
     public static final long DEFAULT_CACHE_BYTES = 1L << 30;
 
-    /** The budget: system property {@code resnext.imageCacheBytes}, else {@link #DEFAULT_CACHE_BYTES}. */
+    /** The budget: system property {@code resnext.imageCacheBytes} ({@link DataSettings}), else 1 GB. */
     public static long cacheBudget() {
-        return Long.getLong("resnext.imageCacheBytes", DEFAULT_CACHE_BYTES);
+        return DataSettings.imageCacheBytes();
     }
 
     private final ImageSet set;

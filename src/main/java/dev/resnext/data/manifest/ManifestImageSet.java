@@ -99,8 +99,7 @@ public final class ManifestImageSet implements ImageSet {
             throw new ManifestException("cannot read manifest " + csv + ": " + e.getMessage());
         }
         if (text.startsWith("\uFEFF")) text = text.substring(1); // spreadsheet exports start with a BOM
-        int[] newlines = text.chars().map(ch -> ch == '\n' ? 1 : 0).toArray();
-        int[] lineStarts = lineStarts(text, newlines);
+        int[] lineStarts = lineStarts(text);
         List<CSVRecord> rows;
         Map<String, Integer> header = new HashMap<>();
         List<String> headerNames;
@@ -408,9 +407,9 @@ public final class ManifestImageSet implements ImageSet {
         return row.get(col).trim();
     }
 
-    private static int[] lineStarts(String text, int[] newlineFlags) {
+    private static int[] lineStarts(String text) {
         int count = 1;
-        for (int f : newlineFlags) count += f;
+        for (int i = 0; i < text.length(); i++) if (text.charAt(i) == '\n') count++;
         int[] starts = new int[count];
         int k = 1;
         for (int i = 0; i < text.length(); i++) {

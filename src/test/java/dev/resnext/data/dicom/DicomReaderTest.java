@@ -186,6 +186,10 @@ class DicomReaderTest {
         Path bare = tmp.resolve("IM000001");
         Files.copy(f, bare);
         assertTrue(java.util.Arrays.equals(ImageDecoder.read(f).pixels(), ImageDecoder.read(bare).pixels()));
+        assertTrue(ImageDecoder.looksLikeImage(bare));
+        Path text = tmp.resolve("README");
+        Files.writeString(text, "notes");
+        assertTrue(!ImageDecoder.looksLikeImage(text));
     }
 
     @Test
