@@ -227,11 +227,14 @@ public final class TrainCommand implements Callable<Integer> {
                 }
                 valSet = m.split("val");
                 trainSet = m.split("train");
-                desc.put("val", "official split (split column)");
+                desc.put("train", trainSet.name());
+                desc.put("val", valSet.name());
+                desc.put("split", "official (split column)");
                 warnSharedGroups(trainSet, valSet);
             } else {
                 if (trainSet instanceof ManifestImageSet m && m.split("train") != null) {
                     trainSet = m.split("train"); // official split without val rows: hold out from its train rows
+                    desc.put("train", trainSet.name());
                 }
                 boolean byGroup = trainSet.hasGroups();
                 Splits.Split s = byGroup

@@ -117,6 +117,33 @@ class MedicalDataCommandTest {
     }
 
     @Test
+    void officialSplitColumnIsUsedAndItsTestRowsStayOut() throws IOException {
+        // every fourth patient is 'test', every fourth 'validation', the rest 'train'
+        StringBuilder csv = new StringBuilder();
+        for (String line : Files.readAllLines(manifest)) {
+            if (csv.length() == 0) {
+                csv.append(line).append(",split\n");
+                continue;
+            }
+            int patient = Integer.parseInt(line.split(",")[3]); // no quoted field holds a comma here
+            csv.append(line).append(',').append(patient % 4 == 0 ? "test" : patient % 4 == 1 ? "validation" : "train")
+                    .append('\n');
+        }
+        Path m = dir.resolve("split.csv");
+        Files.writeString(m, csv);
+        Path out = dir.resolve("split/model.zip");
+        CliRunner.Result r = CliRunner.run("train", "--manifest", m.toString(), "--image-root", images.toString(),
+                "--image-column", "Image Index", "--label-column", "Finding Labels", "--labels-separator", "|",
+                "--split-column", "split", "--input", "16x16x1", "--epochs", "1", "--batch", "16", "--augment", "none",
+                "--backend", "cpu", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        // the data description recorded in the zip names the official splits
+        String recorded = zipText(out);
+        assertTrue(recorded.contains("split.csv split val") && recorded.contains("split.csv split train"), recorded);
+        assertFalse(recorded.contains("split test"), "test rows are not used");
+    }
+
+    @Test
     void dicomFolderTrains() throws IOException {
         Path data = dir.resolve("dicom");
         String[] fixtures = {"mono2_8bit_explicit_le.dcm", "mono1_12bit_implicit_le.dcm", "mono2_16bit_explicit_be.dcm",
@@ -132,6 +159,11 @@ class MedicalDataCommandTest {
                 "--batch", "4", "--backend", "cpu", "--val-fraction", "0.25", "--window", "none",
                 "--out", dir.resolve("dcm/model.zip").toString());
         assertEquals(0, r.code(), r.err());
+        // predict reads DICOM too (the same decoder serves every command and the Java API)
+        CliRunner.Result p = CliRunner.run("predict", "--model", dir.resolve("dcm/model.zip").toString(),
+                data.resolve("normal/im0.dcm").toString(), "--window", "none");
+        assertEquals(0, p.code(), p.err());
+        assertTrue(p.out().contains("im0.dcm"), p.out());
 
         // a compressed file among them: one line naming the file and the syntax; --skip-unreadable skips it
         copy("jpeg2000.dcm", data.resolve("pneumonia/compressed.dcm"));
@@ -157,6 +189,18 @@ class MedicalDataCommandTest {
         assertOneLineError(CliRunner.run("train", "--data", data.toString(), "--backend", "cpu", "--window", "40",
                 "--out", dir.resolve("dcm3/model.zip").toString()), "--window");
         assertFalse(Files.exists(dir.resolve("dcm3")));
+    }
+
+    private static String zipText(Path zip) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        try (java.util.zip.ZipFile z = new java.util.zip.ZipFile(zip.toFile())) {
+            for (var e : java.util.Collections.list(z.entries())) {
+                if (e.getName().endsWith(".json")) {
+                    sb.append(new String(z.getInputStream(e).readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+                }
+            }
+        }
+        return sb.toString();
     }
 
     private static void copy(String fixture, Path to) throws IOException {
