@@ -30,11 +30,15 @@ import java.util.Properties;
  * @param workspaceLearningCycles openings before a gradient workspace is sized
  * @param maxResidentBytes       resident-memory limit kept by the watchdog (0: none)
  * @param inferencePlan          graphs loaded for inference run as a compiled oneDNN plan
+ * @param npzInMemoryBytes       largest .npz image array kept in memory as raw bytes
+ * @param imageCacheBytes        budget for prepared images held in memory
+ * @param cacheDir               where large .npz arrays are extracted ("": $RESNEXT_CACHE or ~/.cache/resnext)
  */
 public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean oneDnnBatchNorm, boolean oneDnnRelu,
                               boolean libnd4jConvBackward, boolean fusedGroups, boolean sharedSplitGradient,
                               boolean inPlaceRelu, boolean fastWorkspaceLearning, int workspaceLearningCycles,
-                              long maxResidentBytes, boolean inferencePlan) {
+                              long maxResidentBytes, boolean inferencePlan, long npzInMemoryBytes,
+                              long imageCacheBytes, String cacheDir) {
 
     /** One property: its name, default and meaning. */
     public record Property(String name, String defaultValue, String meaning) {
@@ -53,7 +57,10 @@ public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean
             new Property("resnext.fastWorkspaceLearning", "true", "size gradient workspaces after a few openings"),
             new Property("resnext.workspaceLearningCycles", "16", "openings before a gradient workspace is sized"),
             new Property("resnext.maxResidentBytes", "0", "resident-memory limit kept by a watchdog (0: none; k/m/g suffixes)"),
-            new Property("resnext.inferencePlan", "true", "inference through a compiled oneDNN plan (folded BN, fused post-ops)"));
+            new Property("resnext.inferencePlan", "true", "inference through a compiled oneDNN plan (folded BN, fused post-ops)"),
+            new Property("resnext.npzInMemoryBytes", "256m", "largest .npz image array kept in memory; larger ones are extracted to the cache"),
+            new Property("resnext.imageCacheBytes", "1g", "budget for prepared images held in memory"),
+            new Property("resnext.cacheDir", "", "where large .npz arrays are extracted (empty: $RESNEXT_CACHE, else ~/.cache/resnext)"));
 
     private static volatile RuntimeSettings current;
 
@@ -102,7 +109,10 @@ public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean
                 flag(props, "resnext.fastWorkspaceLearning"),
                 (int) number(props, "resnext.workspaceLearningCycles", 1, 1_000_000),
                 bytes(props, "resnext.maxResidentBytes"),
-                flag(props, "resnext.inferencePlan"));
+                flag(props, "resnext.inferencePlan"),
+                bytes(props, "resnext.npzInMemoryBytes"),
+                bytes(props, "resnext.imageCacheBytes"),
+                raw(props, "resnext.cacheDir"));
     }
 
     /** Every lever on (the defaults). */
@@ -113,7 +123,7 @@ public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean
     /** Every speed lever off: DL4J's own code for every layer (what a plain DL4J program runs). */
     public RuntimeSettings allLeversOff() {
         return new RuntimeSettings(false, false, false, false, false, false, false, false, false,
-                workspaceLearningCycles, maxResidentBytes, false);
+                workspaceLearningCycles, maxResidentBytes, false, npzInMemoryBytes, imageCacheBytes, cacheDir);
     }
 
     /** Property name -> value in force, for {@code info}. */
@@ -121,7 +131,7 @@ public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean
         Map<String, String> m = new LinkedHashMap<>();
         List<Object> values = new ArrayList<>(List.of(oneDnn, oneDnnConvolution, oneDnnBatchNorm, oneDnnRelu,
                 libnd4jConvBackward, fusedGroups, sharedSplitGradient, inPlaceRelu, fastWorkspaceLearning,
-                workspaceLearningCycles, maxResidentBytes, inferencePlan));
+                workspaceLearningCycles, maxResidentBytes, inferencePlan, npzInMemoryBytes, imageCacheBytes, cacheDir));
         for (int i = 0; i < PROPERTIES.size(); i++) {
             m.put(PROPERTIES.get(i).name(), String.valueOf(values.get(i)));
         }

@@ -99,8 +99,12 @@ public final class FinetuneCommand implements Callable<Integer> {
         if (!(backboneLrFactor > 0 && backboneLrFactor <= 10)) {
             throw new IllegalArgumentException("--backbone-lr-factor must be in (0, 10], was " + backboneLrFactor);
         }
-        if (dataOptions.data == null) {
-            throw new IllegalArgumentException("--data is required");
+        if (dataOptions.data == null && !dataOptions.manifest.given()) {
+            throw new IllegalArgumentException("--data (or --manifest) is required");
+        }
+        if (labelsCsv != null && dataOptions.manifest.given()) {
+            throw new IllegalArgumentException("--labels-csv and --manifest exclude each other (a manifest with "
+                    + "--label-columns reads the same layout)");
         }
         TrainingOptions opts = training.resolve().options();
         dataOptions.check();
@@ -221,7 +225,7 @@ public final class FinetuneCommand implements Callable<Integer> {
     }
 
     private TrainingData openData(long seed) {
-        Path dataPath = dataOptions.data;
+        Path dataPath = dataOptions.manifest.given() ? dataOptions.manifest.manifest : dataOptions.data;
         if (labelsCsv != null) {
             ImageSet train = LabelsCsv.read(labelsCsv, dataPath, null);
             ImageSet val;

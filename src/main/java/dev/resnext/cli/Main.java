@@ -120,6 +120,12 @@ public final class Main implements Runnable {
             if (t instanceof dev.resnext.data.ImageTooLargeException) {
                 return "; raise --max-image-pixels to read it";
             }
+            if (t instanceof dev.resnext.data.GroupSplitException g && g.groups() > 0) {
+                return "; lower --folds";
+            }
+            if (t instanceof dev.resnext.data.manifest.UncertainLabelsException) {
+                return " (--uncertain ignore|zeros|ones)";
+            }
         }
         return "";
     }

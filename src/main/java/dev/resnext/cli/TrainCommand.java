@@ -7,6 +7,7 @@ import dev.resnext.data.FolderImageSet;
 import dev.resnext.data.ImageSet;
 import dev.resnext.data.RotationPretext;
 import dev.resnext.data.Splits;
+import dev.resnext.data.manifest.ManifestImageSet;
 import dev.resnext.io.RunOutputs;
 import dev.resnext.model.OptimizerKind;
 import dev.resnext.model.ResNeXtConfig;
@@ -52,13 +53,26 @@ public final class TrainCommand implements Callable<Integer> {
                     + "(0/90/180/270); fine-tune the result with 'finetune'.")
     String pretext;
 
+    @Option(names = "--folds", paramLabel = "K",
+            description = "Stratified K-fold cross-validation (by patient with --group-column): K models "
+                    + "OUT.fold1.zip .. OUT.foldK.zip, each validated on its fold, and OUT.cv.json|csv|png with "
+                    + "per-fold metrics and mean +- sd. --resume continues fold by fold.")
+    Integer folds;
+
     @Override
     public Integer call() {
         TrainingFlags.Resolved r = training.resolve();
         dataOptions.check();
         // fail now, not after the first epoch, when the outputs cannot be written; nothing is created here
         Outputs.checkWritable(r.options());
-        Path dataPath = dataOptions.data != null ? dataOptions.data : Path.of("data/shapes");
+        Path dataPath = dataOptions.manifest.given() ? dataOptions.manifest.manifest
+                : dataOptions.data != null ? dataOptions.data : Path.of("data/shapes");
+        if (folds != null) {
+            if (folds < 2) throw new IllegalArgumentException("--folds must be at least 2, was " + folds);
+            if (dataOptions.val != null) throw new IllegalArgumentException("--folds and --val exclude each other");
+            if (pretext != null) throw new IllegalArgumentException("--folds and --pretext exclude each other");
+            for (int f = 1; f <= folds; f++) Outputs.checkWritable(CrossValidation.forFold(r.options(), f));
+        }
         backend.initialize();
         ImageSet all = dataOptions.open(dataPath, dataOptions.split, null);
         if (pretext != null) {
@@ -74,6 +88,13 @@ public final class TrainCommand implements Callable<Integer> {
                     + all.classNames().size() + " classes " + all.classNames());
         }
         ResNeXtConfig config = training.applyTo(model.resolve("small"), all, model.input != null);
+        if (folds != null) {
+            Map<String, Object> cv = CrossValidation.run(all, folds, config, r.options());
+            if (!dataOptions.skipped.isEmpty()) cv.put("skipped", dataOptions.skipped);
+            Outputs.checkReported(cv, "json", "csv");
+            System.out.println(Json.write(cv));
+            return 0;
+        }
         TrainingData data = dataOptions.split(all, dataPath, config.getSeed());
         Outputs.removeLeftovers(r.options());
         RunOutputs outputs = Outputs.begin(r.options());
@@ -143,6 +164,9 @@ public final class TrainCommand implements Callable<Integer> {
         @Mixin
         ImageLimitOption imageLimit = new ImageLimitOption();
 
+        @Mixin
+        ManifestOptions manifest = new ManifestOptions();
+
         /** Validate on a held-out part of the training data even when the .npz has a val split. */
         boolean holdOutOnly;
 
@@ -152,6 +176,11 @@ public final class TrainCommand implements Callable<Integer> {
         /** Checks the options that need no data. */
         void check() {
             imageLimit.apply();
+            manifest.check();
+            if (manifest.given() && data != null) {
+                throw new IllegalArgumentException("give --data or --manifest, not both (with --manifest, --image-root "
+                        + "is the image folder)");
+            }
             if (!(valFraction > 0 && valFraction < 1)) {
                 throw new IllegalArgumentException("--val-fraction must be between 0 and 1 (exclusive), was "
                         + valFraction);
@@ -159,6 +188,11 @@ public final class TrainCommand implements Callable<Integer> {
         }
 
         ImageSet open(Path path, String split, List<String> classNames) {
+            if (manifest.given() && path.equals(manifest.manifest)) {
+                ManifestImageSet m = manifest.open(classNames, skipUnreadable);
+                skipped.addAll(m.skipped());
+                return m;
+            }
             ImageSet set = DataSources.open(path, split, classNames, skipUnreadable);
             if (set instanceof FolderImageSet f) {
                 skipped.addAll(f.skipped());
@@ -185,19 +219,59 @@ public final class TrainCommand implements Callable<Integer> {
             } else if (!holdOutOnly && DataSources.isNpz(dataPath) && npzHasSplit(dataPath, "val")) {
                 valSet = open(dataPath, "val", trainSet.classNames());
                 desc.put("val", valSet.name());
+            } else if (!holdOutOnly && trainSet instanceof ManifestImageSet m && m.split("val") != null) {
+                // the manifest's official split
+                if (m.split("train") == null) {
+                    throw new ResNeXtException(m.name() + " has no 'train' rows in its split column (splits: "
+                            + m.splitNames() + ")");
+                }
+                valSet = m.split("val");
+                trainSet = m.split("train");
+                desc.put("train", trainSet.name());
+                desc.put("val", valSet.name());
+                desc.put("split", "official (split column)");
+                warnSharedGroups(trainSet, valSet);
             } else {
-                Splits.Split s = Splits.stratified(trainSet.labels(), valFraction, seed);
+                if (trainSet instanceof ManifestImageSet m && m.split("train") != null) {
+                    trainSet = m.split("train"); // official split without val rows: hold out from its train rows
+                    desc.put("train", trainSet.name());
+                }
+                boolean byGroup = trainSet.hasGroups();
+                Splits.Split s = byGroup
+                        ? Splits.grouped(trainSet.strata(), groups(trainSet), valFraction, seed)
+                        : Splits.stratified(trainSet.strata(), valFraction, seed);
                 valSet = trainSet.subset(s.val(), trainSet.name() + " (held-out " + valFraction + ")");
                 trainSet = trainSet.subset(s.train(), trainSet.name() + " (training part)");
-                desc.put("val", "stratified split of the training data");
+                desc.put("val", byGroup ? "patient-level stratified split of the training data"
+                        : "stratified split of the training data");
                 desc.put("valFraction", valFraction);
                 desc.put("splitSeed", seed);
                 desc.put("valItems", s.val().length);
+                if (byGroup) {
+                    desc.put("valGroups", java.util.Arrays.stream(groups(valSet)).distinct().count());
+                    desc.put("trainGroups", java.util.Arrays.stream(groups(trainSet)).distinct().count());
+                }
             }
             desc.put("trainImages", trainSet.size());
             desc.put("valImages", valSet.size());
             desc.put("classCounts", trainSet.classCounts());
             return new TrainingData(trainSet, valSet, trainSet.classNames(), desc);
+        }
+
+        static String[] groups(ImageSet set) {
+            String[] g = new String[set.size()];
+            for (int i = 0; i < g.length; i++) g[i] = set.group(i);
+            return g;
+        }
+
+        private static void warnSharedGroups(ImageSet train, ImageSet val) {
+            if (!train.hasGroups()) return;
+            java.util.Set<String> t = new java.util.HashSet<>(java.util.Arrays.asList(groups(train)));
+            long shared = java.util.Arrays.stream(groups(val)).distinct().filter(t::contains).count();
+            if (shared > 0) {
+                org.slf4j.LoggerFactory.getLogger(TrainCommand.class).warn("{} patients of the official validation "
+                        + "split also have training images; validation metrics will be optimistic", shared);
+            }
         }
 
         private static boolean npzHasSplit(Path npz, String split) {

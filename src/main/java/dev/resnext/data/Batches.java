@@ -107,6 +107,8 @@ public final class Batches implements Iterable<DataSet> {
         int len = shape.channels() * shape.height() * shape.width();
         float[] feat = new float[n * len];
         float[] lab = new float[n * numClasses];
+        // uncertain labels that are ignored: mask them out of the loss, entry by entry
+        float[] labMask = images.set().hasMasks() ? new float[n * numClasses] : null;
         for (int j = 0; j < n; j++) {
             int idx = order[from + j];
             float[] px = images.get(idx);
@@ -115,6 +117,10 @@ public final class Batches implements Iterable<DataSet> {
                 px = augmentation.apply(px, shape.channels(), shape.height(), shape.width(), rng);
             }
             System.arraycopy(px, 0, feat, j * len, len);
+            if (labMask != null) {
+                float[] m = images.set().mask(idx);
+                for (int k = 0; k < numClasses; k++) labMask[j * numClasses + k] = m == null ? 1f : m[k];
+            }
             if (images.set().multiLabel()) {
                 int[] t = images.set().targets(idx);
                 for (int k = 0; k < numClasses; k++) lab[j * numClasses + k] = t[k];
@@ -124,7 +130,8 @@ public final class Batches implements Iterable<DataSet> {
         }
         INDArray f = Nd4j.create(feat, new long[] {n, shape.channels(), shape.height(), shape.width()}, 'c');
         INDArray l = Nd4j.create(lab, new long[] {n, numClasses}, 'c');
-        DataSet ds = new DataSet(f.castTo(DataType.FLOAT), l);
+        DataSet ds = new DataSet(f.castTo(DataType.FLOAT), l, null,
+                labMask == null ? null : Nd4j.create(labMask, new long[] {n, numClasses}, 'c'));
         if (normalizer != null) {
             normalizer.transform(ds);
         }

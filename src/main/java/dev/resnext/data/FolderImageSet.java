@@ -108,12 +108,21 @@ public final class FolderImageSet implements ImageSet {
         long t0 = System.nanoTime();
         String[] problems = new String[candidates.size()];
         RuntimeException[] causes = new RuntimeException[candidates.size()];
+        java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicLong lastLog = new java.util.concurrent.atomic.AtomicLong(t0);
         IntStream.range(0, candidates.size()).parallel().forEach(i -> {
             try {
                 ImageDecoder.read(candidates.get(i));
             } catch (ResNeXtException | IllegalArgumentException e) {
                 problems[i] = e.getMessage();
                 causes[i] = e;
+            }
+            int d = done.incrementAndGet();
+            long now = System.nanoTime();
+            long last = lastLog.get();
+            // a large folder takes minutes to check: say how far it is every 10 s
+            if (now - last > 10_000_000_000L && lastLog.compareAndSet(last, now)) {
+                log.info("checked {} of {} images in {} ({} s)", d, candidates.size(), root, (now - t0) / 1_000_000_000L);
             }
         });
         List<Path> files = new ArrayList<>();

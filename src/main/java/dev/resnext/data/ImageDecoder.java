@@ -1,6 +1,7 @@
 package dev.resnext.data;
 
 import dev.resnext.ResNeXtException;
+import dev.resnext.data.dicom.DicomReader;
 import org.datavec.image.loader.NativeImageLoader;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -24,13 +25,17 @@ import java.util.Set;
  *
  * <p>Java's ImageIO reads PNG, JPEG, BMP, GIF and TIFF with their true bit depth (16-bit grayscale
  * X-rays keep their 65536 levels); other formats DataVec's {@link NativeImageLoader} (OpenCV) can
- * read are decoded with it. A file that neither can read is reported by name.
+ * read are decoded with it. DICOM files ({@code .dcm}, {@code .dicom}, or no extension with the
+ * DICOM marker) are read by {@link DicomReader}. A file that none can read is reported by name.
  */
 public final class ImageDecoder {
 
     /** File extensions treated as images when scanning folders. */
     public static final Set<String> EXTENSIONS = Set.of("png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff",
-            "pgm", "ppm", "pbm", "webp", "jp2", "dib", "ras", "sr", "exr", "hdr", "pic");
+            "pgm", "ppm", "pbm", "webp", "jp2", "dib", "ras", "sr", "exr", "hdr", "pic", "dcm", "dicom");
+
+    /** Extensions of DICOM files; files without an extension are also read as DICOM when they carry its marker. */
+    private static final Set<String> DICOM_EXTENSIONS = Set.of("dcm", "dicom");
 
     /** Formats Java's ImageIO reads itself. */
     private static final Set<String> JAVA_FORMATS = Set.of("png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff");
@@ -44,9 +49,13 @@ public final class ImageDecoder {
         return dot > 0 ? n.substring(dot + 1) : "";
     }
 
-    /** Whether the file name has an image extension. */
+    /**
+     * Whether the file name has an image extension, or the file has none and carries the DICOM
+     * marker (hospital exports often name files IM000001).
+     */
     public static boolean looksLikeImage(Path p) {
-        return EXTENSIONS.contains(extension(p));
+        String ext = extension(p);
+        return EXTENSIONS.contains(ext) || (ext.isEmpty() && DicomReader.isDicom(p));
     }
 
     /** Default pixel limit: 50 megapixels (e.g. 7000 x 7000), about 0.6 GB as RGB floats. */
@@ -69,6 +78,13 @@ public final class ImageDecoder {
      * {@link ImageTooLargeException} (before decoding) when it has more than {@link #maxPixels()} pixels.
      */
     public static DecodedImage read(Path file) {
+        if (DICOM_EXTENSIONS.contains(extension(file)) || (extension(file).isEmpty() && DicomReader.isDicom(file))) {
+            try {
+                return DicomReader.read(file, maxPixels);
+            } catch (OutOfMemoryError e) {
+                throw new ResNeXtException("cannot read image " + file + ": out of memory while decoding it");
+            }
+        }
         BufferedImage img;
         try {
             img = readWithImageIo(file);

@@ -40,11 +40,67 @@ public interface ImageSet {
         return t;
     }
 
+    /**
+     * Which entries of {@link #targets} count, for multi-label sets with uncertain labels that are
+     * ignored: 1 where the target is known, 0 where it is masked out of the loss and the metrics;
+     * null when every entry counts.
+     */
+    default float[] mask(int i) {
+        return null;
+    }
+
+    /** Whether any image has a {@link #mask}. */
+    default boolean hasMasks() {
+        return false;
+    }
+
+    /**
+     * The group of image {@code i} (a patient ID), or null when the set has no groups. Splits never
+     * put one group on both sides.
+     */
+    default String group(int i) {
+        return null;
+    }
+
+    /** Whether images carry {@link #group}s. */
+    default boolean hasGroups() {
+        return false;
+    }
+
+    /**
+     * The class used to stratify splits: the label of single-label sets; for multi-label sets the
+     * rarest finding each image has, or one extra stratum ({@code classNames().size()}) for none.
+     */
+    default int[] strata() {
+        if (!multiLabel()) return labels();
+        int[] counts = classCounts();
+        int none = classNames().size();
+        int[] out = new int[size()];
+        for (int i = 0; i < out.length; i++) {
+            int[] t = targets(i);
+            int best = none;
+            for (int k = 0; k < t.length; k++) {
+                if (t[k] == 1 && (best == none || counts[k] < counts[best])) best = k;
+            }
+            out[i] = best;
+        }
+        return out;
+    }
+
     /** Number of images per class. */
     default int[] classCounts() {
         int[] counts = new int[classNames().size()];
         for (int i = 0; i < size(); i++) {
-            counts[label(i)]++;
+            if (multiLabel()) {
+                // positives per finding; masked (ignored) entries count for nothing
+                int[] t = targets(i);
+                float[] m = mask(i);
+                for (int k = 0; k < counts.length; k++) {
+                    if (m == null || m[k] > 0) counts[k] += t[k];
+                }
+            } else {
+                counts[label(i)]++;
+            }
         }
         return counts;
     }
@@ -71,6 +127,10 @@ public interface ImageSet {
             @Override public String describe(int i) { return parent.describe(idx[i]); }
             @Override public DecodedImage decode(int i) { return parent.decode(idx[i]); }
             @Override public String name() { return name; }
+            @Override public float[] mask(int i) { return parent.mask(idx[i]); }
+            @Override public boolean hasMasks() { return parent.hasMasks(); }
+            @Override public String group(int i) { return parent.group(idx[i]); }
+            @Override public boolean hasGroups() { return parent.hasGroups(); }
         };
     }
 }

@@ -13,6 +13,11 @@ public final class PreparedImages {
     /** Default memory budget for cached images (bytes). */
     public static final long DEFAULT_CACHE_BYTES = 1L << 30;
 
+    /** The budget: system property {@code resnext.imageCacheBytes} ({@link DataSettings}), else 1 GB. */
+    public static long cacheBudget() {
+        return DataSettings.imageCacheBytes();
+    }
+
     private final ImageSet set;
     private final InputShape shape;
     private final AtomicReferenceArray<float[]> cache;
@@ -25,7 +30,7 @@ public final class PreparedImages {
     }
 
     public PreparedImages(ImageSet set, InputShape shape) {
-        this(set, shape, DEFAULT_CACHE_BYTES);
+        this(set, shape, cacheBudget());
     }
 
     public ImageSet set() {

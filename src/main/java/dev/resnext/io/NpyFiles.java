@@ -73,11 +73,13 @@ public final class NpyFiles {
             return kind() == 'f';
         }
 
-        char kind() {
+        /** NumPy kind: f (float), i (signed), u (unsigned), b (bool). */
+        public char kind() {
             return dtype.length() >= 2 ? dtype.charAt(1) : '?';
         }
 
-        int itemSize() {
+        /** Bytes per element. */
+        public int itemSize() {
             try {
                 return Integer.parseInt(dtype.substring(2));
             } catch (RuntimeException e) {
@@ -85,7 +87,8 @@ public final class NpyFiles {
             }
         }
 
-        ByteOrder byteOrder() {
+        /** Byte order of the elements. */
+        public ByteOrder byteOrder() {
             return dtype.charAt(0) == '>' ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN;
         }
 
@@ -204,6 +207,14 @@ public final class NpyFiles {
         }
     }
 
+    /**
+     * Reads the header of an {@code .npy} stream and leaves the stream at the first data byte;
+     * {@code what} names the array in messages.
+     */
+    public static Header readHeader(InputStream in, String what) throws IOException {
+        return readHeader(new DataInputStream(in), what);
+    }
+
     private static Header readHeader(DataInputStream in, String what) throws IOException {
         byte[] magic = in.readNBytes(MAGIC.length);
         try {
@@ -271,7 +282,7 @@ public final class NpyFiles {
         Header hd = new Header(dtype, shape, "True".equals(f.group(1)));
         if (dataType(hd) == null) {
             throw new ResNeXtException(what + ": unsupported element type '" + dtype
-                    + "' (supported: float16/32/64, int8/16/32/64, uint8, bool)");
+                    + "' (supported: float16/32/64, int8/16/32/64, uint8/16, bool)");
         }
         return hd;
     }
@@ -283,7 +294,7 @@ public final class NpyFiles {
             case 'f' -> size == 2 ? DataType.HALF : size == 4 ? DataType.FLOAT : size == 8 ? DataType.DOUBLE : null;
             case 'i' -> size == 1 ? DataType.BYTE : size == 2 ? DataType.SHORT : size == 4 ? DataType.INT
                     : size == 8 ? DataType.LONG : null;
-            case 'u' -> size == 1 ? DataType.UBYTE : null;
+            case 'u' -> size == 1 ? DataType.UBYTE : size == 2 ? DataType.UINT16 : null;
             case 'b' -> size == 1 ? DataType.BOOL : null;
             default -> null;
         };
@@ -329,7 +340,7 @@ public final class NpyFiles {
                 for (int i = 0; i < len; i++) {
                     v[i] = switch (size) {
                         case 1 -> h.kind() == 'u' ? Byte.toUnsignedInt(buf.get()) : buf.get();
-                        case 2 -> buf.getShort();
+                        case 2 -> h.kind() == 'u' ? Short.toUnsignedInt(buf.getShort()) : buf.getShort();
                         case 4 -> buf.getInt();
                         default -> buf.getLong();
                     };

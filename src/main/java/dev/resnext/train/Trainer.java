@@ -289,7 +289,15 @@ public final class Trainer {
         double valAcc;
         double valBal;
         double valAuc;
-        if (data.val().multiLabel()) {
+        if (data.val().multiLabel() && data.val().hasMasks()) {
+            float[][] masks = new float[data.val().size()][];
+            for (int i = 0; i < masks.length; i++) masks[i] = data.val().mask(i);
+            MaskedMultiLabel m = MaskedMultiLabel.compute(scores.probabilities(), scores.targets(), masks);
+            valLoss = m.loss();
+            valAcc = m.accuracy();
+            valBal = Double.NaN;
+            valAuc = m.auc();
+        } else if (data.val().multiLabel()) {
             MultiLabelMetrics m = scores.multiLabelMetrics(data.labels());
             valLoss = scores.binaryCrossEntropy();
             valAcc = m.accuracy();

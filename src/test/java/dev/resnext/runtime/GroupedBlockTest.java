@@ -60,7 +60,8 @@ class GroupedBlockTest {
     private static ComputationGraph graph(ResNeXtConfig c, boolean fused, boolean shared, INDArray warmInput) {
         RuntimeSettings d = RuntimeSettings.defaults();
         RuntimeSettings settings = new RuntimeSettings(d.oneDnn(), fused, fused, d.oneDnnRelu(), false, fused, shared,
-                fused, d.fastWorkspaceLearning(), d.workspaceLearningCycles(), 0, d.inferencePlan());
+                fused, d.fastWorkspaceLearning(), d.workspaceLearningCycles(), 0, d.inferencePlan(),
+                d.npzInMemoryBytes(), d.imageCacheBytes(), d.cacheDir());
         try (RuntimeSettings.Override o = RuntimeSettings.override(settings)) {
             ComputationGraph g = GraphRuntime.create(ResNeXtGraphFactory.build(c));
             g.output(false, warmInput);   // attaches the blocks under these switches
