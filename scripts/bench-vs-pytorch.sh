@@ -82,7 +82,7 @@ done
 import json, sys, datetime, platform, os
 tmp, rounds, ort, out = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
 load = lambda f: json.loads(open(os.path.join(tmp, f)).read().strip().splitlines()[-1])
-dl4j = [load(f"dl4j.{r}.json") for r in range(1, rounds + 1)]
+dl4j = [json.load(open(os.path.join(tmp, f"dl4j.{r}.json"))) for r in range(1, rounds + 1)]
 torch = [load(f"torch.{r}.json") for r in range(1, rounds + 1)]
 orts = [load(f"ort.{r}.json") for r in range(1, rounds + 1)] if ort else []
 bd = max(dl4j, key=lambda d: d["imagesPerSecond"])
