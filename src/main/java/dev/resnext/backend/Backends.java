@@ -89,13 +89,13 @@ public final class Backends {
             System.setProperty(HELPERS_DISABLE_PROPERTY, "false");
         }
         if (choice == BackendChoice.CUDA && !cuda) {
-            throw new BackendUnavailableException(cudaOnClasspath()
-                    ? "--backend cuda: the CUDA backend could not be loaded (no usable NVIDIA driver or GPU here)"
-                    : "--backend cuda: this build has no CUDA backend; build with the cuda profile "
+            throw new BackendUnavailableException("cuda", cudaOnClasspath()
+                    ? "the CUDA backend could not be loaded (no usable NVIDIA driver or GPU here)"
+                    : "this build has no CUDA backend; build with the cuda profile "
                     + "(RESNEXT_MAVEN_PROFILES=cuda scripts/resnext ...)");
         }
         if (choice == BackendChoice.CPU && cuda) {
-            throw new BackendUnavailableException("--backend cpu: ND4J loaded CUDA because BACKEND_PRIORITY_CPU was "
+            throw new BackendUnavailableException("cpu", "ND4J loaded CUDA because BACKEND_PRIORITY_CPU was "
                     + "not set when the JVM started; set BACKEND_PRIORITY_CPU=200 (scripts/resnext does this)");
         }
         if (choice == BackendChoice.AUTO && !cuda && cudaOnClasspath()) {

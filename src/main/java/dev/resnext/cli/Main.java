@@ -75,7 +75,7 @@ public final class Main implements Runnable {
             PrintWriter err = commandLine.getErr();
             boolean debug = "1".equals(System.getenv("RESNEXT_DEBUG"));
             if (isUserError(ex)) {
-                err.println("error: " + ex.getMessage() + hint(ex));
+                err.println("error: " + message(ex) + hint(ex));
                 if (debug) ex.printStackTrace(err);
                 return ex instanceof IllegalArgumentException ? EXIT_USAGE : EXIT_INPUT;
             }
@@ -115,6 +115,20 @@ public final class Main implements Runnable {
             + "RESNEXT_HEAP (Java heap) / RESNEXT_OFFHEAP (native memory)";
 
     /** What the user can change, for typed errors of library code (which names no options). */
+    /**
+     * The error's message in the command line's terms: a library setting becomes the option that
+     * sets it (every setting name is its option's name without the dashes).
+     */
+    static String message(Throwable ex) {
+        if (ex instanceof dev.resnext.InvalidSettingException s) {
+            return dev.resnext.InvalidSettingException.join("--" + s.setting(), s.problem());
+        }
+        if (ex instanceof BackendUnavailableException b && b.requested() != null) {
+            return "--" + ex.getMessage();   // "backend cuda: ..." names the option's value
+        }
+        return ex.getMessage();
+    }
+
     private static String hint(Throwable ex) {
         for (Throwable t = ex; t != null; t = t.getCause()) {
             if (t instanceof dev.resnext.data.ImageTooLargeException) {
@@ -122,6 +136,12 @@ public final class Main implements Runnable {
             }
             if (t instanceof dev.resnext.data.GroupSplitException g && g.groups() > 0) {
                 return "; lower --folds";
+            }
+            if (t instanceof dev.resnext.train.TrainingDivergedException) {
+                return " (--lr, --warmup-epochs)";
+            }
+            if (String.valueOf(t.getMessage()).endsWith("(remove it, or skip unreadable files)")) {
+                return " (--skip-unreadable)";
             }
             if (t instanceof dev.resnext.data.manifest.UncertainLabelsException) {
                 return " (--uncertain ignore|zeros|ones)";

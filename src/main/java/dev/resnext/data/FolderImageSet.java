@@ -90,7 +90,7 @@ public final class FolderImageSet implements ImageSet {
                 if (!ImageDecoder.looksLikeImage(f)) {
                     if (!skipUnreadable) {
                         throw new ResNeXtException("not an image file: " + f
-                                + " (remove it, or pass --skip-unreadable to skip such files)");
+                                + " (remove it, or skip unreadable files)");
                     }
                     skipped.add(f + " (not an image file)");
                     continue;
@@ -131,7 +131,7 @@ public final class FolderImageSet implements ImageSet {
         for (int i = 0; i < candidates.size(); i++) {
             if (problems[i] != null) {
                 if (!skipUnreadable) {
-                    throw new ResNeXtException(problems[i] + " (remove it, or pass --skip-unreadable to skip "
+                    throw new ResNeXtException(problems[i] + " (remove it, or skip "
                             + "unreadable files)", causes[i]);
                 }
                 skipped.add(problems[i]);

@@ -123,7 +123,7 @@ public final class Trainer {
         if (options.resume() && Files.exists(ckpt)) {
             LoadedModel loaded = ModelZip.load(ckpt, true);
             if (!sameArchitecture(loaded.metadata().config(), config)) {
-                throw new ResNeXtException("--resume: the checkpoint " + ckpt + " is for model "
+                throw new ResNeXtException("cannot resume: the checkpoint " + ckpt + " is for model "
                         + loaded.metadata().config() + ", not " + config);
             }
             graph = loaded.graph();
@@ -137,7 +137,8 @@ public final class Trainer {
             }
         } else {
             if (options.resume()) {
-                log.warn("--resume: no checkpoint in {}; starting from the beginning", options.checkpointDir());
+                log.warn("resume asked for, but there is no checkpoint in {}; starting from the beginning",
+                        options.checkpointDir());
             }
             normalizer = initialNormalizer != null ? initialNormalizer
                     : Normalization.fit(train, trainIdx, 5000, config.getSeed());
@@ -240,9 +241,9 @@ public final class Trainer {
             if (!Double.isFinite(o.badLoss()) || !Double.isFinite(graph.score())
                     || !Double.isFinite(graph.params().sumNumber().doubleValue())) {
                 double bad = !Double.isFinite(o.badLoss()) ? o.badLoss() : graph.score();
-                throw new ResNeXtException(String.format(Locale.ROOT,
+                throw new TrainingDivergedException(String.format(Locale.ROOT,
                         "training diverged: loss is %s at epoch %d, batch %d (of %d workers); lower the learning "
-                                + "rate (--lr, now %s) or add --warmup-epochs, and check the data for bad values. "
+                                + "rate (now %s) or add a warm-up, and check the data for bad values. "
                                 + "The last good checkpoint is %s", bad, epoch + 1, Math.max(1, o.badBatch()),
                         options.workers(), config.getLearningRate(), Files.exists(ckpt) ? ckpt : "(none yet)"));
             }
@@ -256,9 +257,9 @@ public final class Trainer {
             double loss = graph.score();
             int n = (int) ds.getFeatures().size(0);
             if (!Double.isFinite(loss)) {
-                throw new ResNeXtException(String.format(Locale.ROOT,
-                        "training diverged: loss is %s at epoch %d, batch %d; lower the learning rate (--lr, now %s) "
-                                + "or add --warmup-epochs, and check the data for bad values. The last good "
+                throw new TrainingDivergedException(String.format(Locale.ROOT,
+                        "training diverged: loss is %s at epoch %d, batch %d; lower the learning rate (now %s) "
+                                + "or add a warm-up, and check the data for bad values. The last good "
                                 + "checkpoint is %s", loss, epoch + 1, b + 1, config.getLearningRate(),
                         Files.exists(ckpt) ? ckpt : "(none yet)"));
             }
@@ -376,8 +377,8 @@ public final class Trainer {
             return null;
         }
         if (data.train().multiLabel()) {
-            throw new IllegalArgumentException("--class-weights applies to single-label tasks; for multi-label data use "
-                    + "--class-weights none");
+            throw new dev.resnext.InvalidSettingException("class-weights", "applies to single-label tasks; for multi-label data use "
+                    + "none");
         }
         double[] w = new double[k];
         if (spec.equalsIgnoreCase("auto")) {
@@ -392,22 +393,22 @@ public final class Trainer {
         }
         String[] parts = spec.split(",");
         if (parts.length != k) {
-            throw new IllegalArgumentException("--class-weights needs " + k + " comma-separated values (one per class), "
+            throw new dev.resnext.InvalidSettingException("class-weights", "needs " + k + " comma-separated values (one per class), "
                     + "got " + parts.length);
         }
         for (int c = 0; c < k; c++) {
             try {
                 w[c] = Double.parseDouble(parts[c].trim());
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("--class-weights: '" + parts[c] + "' is not a number");
+                throw new dev.resnext.InvalidSettingException("class-weights", ": '" + parts[c] + "' is not a number");
             }
             if (!(w[c] >= 0) || !Double.isFinite(w[c])) {
-                throw new IllegalArgumentException("--class-weights must be zero or positive numbers");
+                throw new dev.resnext.InvalidSettingException("class-weights", "must be zero or positive numbers");
             }
         }
         if (java.util.Arrays.stream(w).allMatch(x -> x == 0)) {
             // an all-zero weighted loss is 0 whatever the network does: nothing would be learned
-            throw new IllegalArgumentException("--class-weights are all zero; at least one class needs a positive weight");
+            throw new dev.resnext.InvalidSettingException("class-weights", "are all zero; at least one class needs a positive weight");
         }
         return w;
     }

@@ -33,19 +33,19 @@ public record TrainingOptions(int epochs, int batchSize, LearningRateSchedule.Ki
                               int stopAfterEpochs, boolean balancedSampler, int workers) {
 
     public TrainingOptions {
-        if (epochs < 1) throw new IllegalArgumentException("--epochs must be at least 1, was " + epochs);
-        if (batchSize < 1) throw new IllegalArgumentException("--batch must be at least 1, was " + batchSize);
+        if (epochs < 1) throw new dev.resnext.InvalidSettingException("epochs", "must be at least 1, was " + epochs);
+        if (batchSize < 1) throw new dev.resnext.InvalidSettingException("batch", "must be at least 1, was " + batchSize);
         // NaN compares false with everything: "NaN < 0" let a NaN warm-up through, which trained at rate 0
         if (!(warmupEpochs >= 0) || Double.isInfinite(warmupEpochs)) {
-            throw new IllegalArgumentException("--warmup-epochs must be zero or a positive number, was " + warmupEpochs);
+            throw new dev.resnext.InvalidSettingException("warmup-epochs", "must be zero or a positive number, was " + warmupEpochs);
         }
-        if (stepEpochs < 1) throw new IllegalArgumentException("--step-epochs must be at least 1");
-        if (!(stepGamma > 0 && stepGamma <= 1)) throw new IllegalArgumentException("--step-gamma must be in (0, 1]");
-        if (patience < 0) throw new IllegalArgumentException("--patience must not be negative");
+        if (stepEpochs < 1) throw new dev.resnext.InvalidSettingException("step-epochs", "must be at least 1");
+        if (!(stepGamma > 0 && stepGamma <= 1)) throw new dev.resnext.InvalidSettingException("step-gamma", "must be in (0, 1]");
+        if (patience < 0) throw new dev.resnext.InvalidSettingException("patience", "must not be negative");
         if (!monitor.equals("val_loss") && !monitor.equals("val_accuracy") && !monitor.equals("val_auc")) {
-            throw new IllegalArgumentException("--monitor must be val_loss, val_accuracy or val_auc, was " + monitor);
+            throw new dev.resnext.InvalidSettingException("monitor", "must be val_loss, val_accuracy or val_auc, was " + monitor);
         }
-        if (workers < 1) throw new IllegalArgumentException("--workers must be at least 1, was " + workers);
+        if (workers < 1) throw new dev.resnext.InvalidSettingException("workers", "must be at least 1, was " + workers);
     }
 
     /** Single-worker options (the form used before data-parallel training existed). */

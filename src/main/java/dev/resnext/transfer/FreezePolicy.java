@@ -42,11 +42,11 @@ public record FreezePolicy(Kind kind, int stage) {
                 if (stage < 1) throw new NumberFormatException();
                 return new FreezePolicy(Kind.UP_TO_STAGE, stage);
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("--freeze " + s + ": the stage must be a positive number, "
+                throw new dev.resnext.InvalidSettingException("freeze", "" + s + ": the stage must be a positive number, "
                         + "e.g. stage:2");
             }
         }
-        throw new IllegalArgumentException("--freeze must be none, stem, stage:N or backbone, was '" + s + "'");
+        throw new dev.resnext.InvalidSettingException("freeze", "must be none, stem, stage:N or backbone, was '" + s + "'");
     }
 
     /**
@@ -61,7 +61,7 @@ public record FreezePolicy(Kind kind, int stage) {
             case BACKBONE -> VertexNames.HEAD_POOL;
             case UP_TO_STAGE -> {
                 if (stage > config.numStages()) {
-                    throw new IllegalArgumentException("--freeze stage:" + stage + ": the model has only "
+                    throw new dev.resnext.InvalidSettingException("freeze", "stage:" + stage + ": the model has only "
                             + config.numStages() + " stages");
                 }
                 yield VertexNames.stageOutput(config, stage);

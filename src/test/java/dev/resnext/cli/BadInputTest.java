@@ -336,7 +336,7 @@ class BadInputTest {
         Path ck = e.resolve("checkpoints").resolve(Trainer.CHECKPOINT);
         CliRunner.Result r = CliRunner.run("train", "--data", data.toString(), "--input", "24x24x1", "--epochs", "2",
                 "--batch", "8", "--out", e.resolve("m.zip").toString(), "--backend", "cpu", "--resume");
-        assertOneLineError(r, "--resume: the checkpoint " + ck, "is for model");
+        assertOneLineError(r, "cannot resume: the checkpoint " + ck, "is for model");
         assertArrayEquals(good, Files.readAllBytes(ck));
     }
 
