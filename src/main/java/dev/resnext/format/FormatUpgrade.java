@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.resnext.ResNeXtException;
+import dev.resnext.train.LearningRateSchedule;
 
 import java.util.Iterator;
 import java.util.Map;
@@ -80,22 +81,11 @@ final class FormatUpgrade {
         }
     }
 
-    /** The format-1 schedule's rate at {@code iteration}: linear warm-up, then constant, step or cosine. */
+    /** The format-1 schedule's rate at {@code iteration} (the training job's own schedule, rebuilt from its fields). */
     static double rate(JsonNode s, int iteration, int epoch) {
-        double base = s.path("baseLr").asDouble();
-        int warmup = Math.max(0, s.path("warmupIterations").asInt());
-        int total = Math.max(1, s.path("totalIterations").asInt());
-        int step = Math.max(1, s.path("stepIterations").asInt());
-        double gamma = s.path("gamma").asDouble();
-        if (iteration < warmup) {
-            return base * (iteration + 1) / warmup;
-        }
-        int t = iteration - warmup;
-        int span = Math.max(1, total - warmup);
-        return switch (s.path("kind").asText("CONSTANT")) {
-            case "STEP" -> base * Math.pow(gamma, Math.floor((double) t / step));
-            case "COSINE" -> 0.5 * base * (1 + Math.cos(Math.PI * Math.min(1.0, (double) t / span)));
-            default -> base;
-        };
+        LearningRateSchedule.Kind kind = LearningRateSchedule.Kind.valueOf(s.path("kind").asText("CONSTANT"));
+        return new LearningRateSchedule(kind, s.path("baseLr").asDouble(), s.path("warmupIterations").asInt(),
+                s.path("totalIterations").asInt(), s.path("stepIterations").asInt(), s.path("gamma").asDouble())
+                .valueAt(iteration, epoch);
     }
 }

@@ -89,7 +89,7 @@ public class ChannelSlice extends SubsetVertex {
      * that DL4J can compute activation types (for summaries and for rebuilding a graph).
      */
     public static ComputationGraphConfiguration analysable(ComputationGraphConfiguration conf) {
-        ComputationGraphConfiguration copy = conf.clone();
+        ComputationGraphConfiguration copy = StockForm.fullCopy(conf);
         for (Map.Entry<String, GraphVertex> e : copy.getVertices().entrySet()) {
             if (e.getValue().getClass() == SubsetVertex.class) {
                 SubsetVertex s = (SubsetVertex) e.getValue();

@@ -45,17 +45,25 @@ public final class StockForm {
 
     /** A stock copy of {@code conf} ({@code conf} itself is not changed). */
     public static ComputationGraphConfiguration of(ComputationGraphConfiguration conf) {
-        ComputationGraphConfiguration copy = conf.clone();
-        // DL4J's clone() leaves the training progress and the stored topological order behind
-        copy.setIterationCount(conf.getIterationCount());
-        copy.setEpochCount(conf.getEpochCount());
-        copy.setTopologicalOrder(conf.getTopologicalOrder());
-        copy.setTopologicalOrderStr(conf.getTopologicalOrderStr());
+        ComputationGraphConfiguration copy = fullCopy(conf);
         int iteration = conf.getIterationCount();
         int epoch = conf.getEpochCount();
         for (Map.Entry<String, GraphVertex> e : copy.getVertices().entrySet()) {
             e.setValue(vertex(e.getKey(), e.getValue(), iteration, epoch));
         }
+        return copy;
+    }
+
+    /**
+     * A deep copy of {@code conf} with everything it holds: DL4J's {@code clone()} leaves the
+     * training progress and the stored topological order behind.
+     */
+    public static ComputationGraphConfiguration fullCopy(ComputationGraphConfiguration conf) {
+        ComputationGraphConfiguration copy = conf.clone();
+        copy.setIterationCount(conf.getIterationCount());
+        copy.setEpochCount(conf.getEpochCount());
+        copy.setTopologicalOrder(conf.getTopologicalOrder());
+        copy.setTopologicalOrderStr(conf.getTopologicalOrderStr());
         return copy;
     }
 

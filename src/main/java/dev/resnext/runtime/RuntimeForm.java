@@ -57,12 +57,7 @@ final class RuntimeForm {
                 consumers.merge(in, 1, Integer::sum);
             }
         }
-        ComputationGraphConfiguration copy = conf.clone();
-        // DL4J's clone() leaves the training progress and the stored topological order behind
-        copy.setIterationCount(conf.getIterationCount());
-        copy.setEpochCount(conf.getEpochCount());
-        copy.setTopologicalOrder(conf.getTopologicalOrder());
-        copy.setTopologicalOrderStr(conf.getTopologicalOrderStr());
+        ComputationGraphConfiguration copy = StockForm.fullCopy(conf);
         boolean changed = false;
         for (Map.Entry<String, GraphVertex> e : copy.getVertices().entrySet()) {
             String name = e.getKey();

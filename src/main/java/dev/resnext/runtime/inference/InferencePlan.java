@@ -508,30 +508,12 @@ public final class InferencePlan implements AutoCloseable {
             attr.set_post_ops(ops);
             // the activation's own layout first, so that no reorder is needed between steps; oneDNN's
             // choice (and a reorder) only where it has no optimised kernel for that layout
-            convolution_forward.primitive_desc pd = null;
-            boolean explicit = false;
-            {
-                memory.desc srcDesc = src.slot == -2 ? any(new long[] {shape[0], shape[1], shape[2], shape[3]})
-                        : src.desc;
-                convolution_forward.desc d = new convolution_forward.desc(dnnl.prop_kind.forward_inference,
-                        dnnl.algorithm.convolution_direct, srcDesc, any(wDims), biasDesc,
-                        dstDesc,
-                        new long[] {c.sh(), c.sw()}, new long[] {c.dh() - 1, c.dw() - 1}, new long[] {c.ph(), c.pw()},
-                        padR);
-                pd = new convolution_forward.primitive_desc(d, attr, OneDnn.engine());
-                explicit = true;
-                if (pd.impl_info_str().getString().startsWith("ref")) {
-                    pd = null;
-                    explicit = false;
-                }
-            }
-            if (pd == null) {
-                convolution_forward.desc d = new convolution_forward.desc(dnnl.prop_kind.forward_inference,
-                        dnnl.algorithm.convolution_direct, any(new long[] {shape[0], shape[1], shape[2], shape[3]}),
-                        any(wDims), biasDesc, sum != null ? sum.desc : any(dstDims), new long[] {c.sh(), c.sw()},
-                        new long[] {c.dh() - 1, c.dw() - 1}, new long[] {c.ph(), c.pw()}, padR);
-                pd = new convolution_forward.primitive_desc(d, attr, OneDnn.engine());
-                if (pd.impl_info_str().getString().startsWith("ref")) {
+            long[] srcDims = {shape[0], shape[1], shape[2], shape[3]};
+            memory.desc srcDesc = src.slot == -2 ? any(srcDims) : src.desc;
+            convolution_forward.primitive_desc pd = convPd(c, srcDesc, wDims, biasDesc, dstDesc, padR, attr);
+            if (isReference(pd)) {
+                pd = convPd(c, any(srcDims), wDims, biasDesc, sum != null ? sum.desc : any(dstDims), padR, attr);
+                if (isReference(pd)) {
                     log.info("no optimised oneDNN kernel for {} ({}); it runs on the reference one", c.name(),
                             java.util.Arrays.toString(dstDims));
                 }
@@ -540,8 +522,7 @@ public final class InferencePlan implements AutoCloseable {
             Act in = src;
             memory.desc wantSrc = keep(pd.src_desc());
             if (!wantSrc.equals(src.desc)) {
-                log.debug("reorder before {} (kernel {}, own layout accepted: {})", c.name(),
-                        pd.impl_info_str().getString(), explicit);
+                log.debug("reorder before {} (kernel {})", c.name(), pd.impl_info_str().getString());
                 in = reorderStep(src, wantSrc);
             }
             Step s = new Step(keep(new convolution_forward(pd)));
@@ -565,6 +546,20 @@ public final class InferencePlan implements AutoCloseable {
             shape[2] = dstDims[2];
             shape[3] = dstDims[3];
             return dst;
+        }
+
+        private static convolution_forward.primitive_desc convPd(Conv c, memory.desc src, long[] wDims,
+                                                                  memory.desc bias, memory.desc dst, long[] padR,
+                                                                  primitive_attr attr) {
+            convolution_forward.desc d = new convolution_forward.desc(dnnl.prop_kind.forward_inference,
+                    dnnl.algorithm.convolution_direct, src, new memory.desc(wDims, src.data_type(),
+                    memory.format_tag.any), bias, dst, new long[] {c.sh(), c.sw()},
+                    new long[] {c.dh() - 1, c.dw() - 1}, new long[] {c.ph(), c.pw()}, padR);
+            return new convolution_forward.primitive_desc(d, attr, OneDnn.engine());
+        }
+
+        private static boolean isReference(convolution_forward.primitive_desc pd) {
+            return pd.impl_info_str().getString().startsWith("ref");
         }
 
         private final Map<Act, Act> sumOf = new HashMap<>();
