@@ -18,7 +18,7 @@ import java.io.PrintWriter;
         description = "Build, train, save, reuse and fine-tune ResNeXt image classifiers (DL4J).",
         subcommands = {InfoCommand.class, TrainCommand.class, FinetuneCommand.class, CalibrateCommand.class, EvaluateCommand.class,
                 PredictCommand.class, ExplainCommand.class, ImportTorchvisionCommand.class, ForwardCommand.class,
-                ExportCommand.class, BenchmarkCommand.class, CommandLine.HelpCommand.class})
+                ExportCommand.class, ServeCommand.class, BenchmarkCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(Main.class);
 

@@ -11,6 +11,7 @@ import javax.imageio.stream.ImageInputStream;
 import java.awt.image.BufferedImage;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -108,12 +109,64 @@ public final class ImageDecoder {
     }
 
     /**
+     * Decodes an image held in memory (an upload to a server): DICOM when it carries the DICOM
+     * marker, else any format ImageIO or OpenCV reads, with the same pixel limit and messages as
+     * {@link #read(Path)}. {@code name} (say the client's file name) only names the image in
+     * messages; nothing is read from or written to the file system.
+     */
+    public static DecodedImage decode(byte[] bytes, String name) {
+        Path shown = displayName(name);
+        if (bytes.length == 0) {
+            throw new ResNeXtException("cannot read image " + shown + ": it is empty");
+        }
+        if (DicomReader.isDicom(bytes)) {
+            try {
+                return DicomReader.render(shown, DicomReader.parse(shown, bytes, maxPixels), DicomReader.defaultWindow());
+            } catch (OutOfMemoryError e) {
+                throw new ResNeXtException("cannot read image " + shown + ": out of memory while decoding it");
+            }
+        }
+        BufferedImage img;
+        try {
+            img = readWithImageIo(shown, ImageIO.createImageInputStream(new ByteArrayInputStream(bytes)));
+        } catch (ImageTooLargeException e) {
+            throw e;
+        } catch (OutOfMemoryError e) {
+            throw new ResNeXtException("cannot read image " + shown + ": out of memory while decoding it");
+        } catch (IOException | RuntimeException e) {
+            throw new ResNeXtException("cannot read image " + shown + ": " + reason(e));
+        }
+        if (img != null) {
+            return fromBufferedImage(img);
+        }
+        INDArray m;
+        try {
+            m = new NativeImageLoader().asMatrix(new ByteArrayInputStream(bytes));
+        } catch (IOException | RuntimeException e) {
+            throw new ResNeXtException("cannot read image " + shown + ": not an image or damaged (" + reason(e) + ")");
+        }
+        return fromOpenCv(shown, m);
+    }
+
+    /** A path-shaped name for messages: the last path element of {@code name}, printable characters only. */
+    private static Path displayName(String name) {
+        String n = name == null ? "" : name.replace('\\', '/');
+        n = n.substring(n.lastIndexOf('/') + 1).replaceAll("[^\\p{Alnum}._ -]", "_");
+        if (n.length() > 100) n = n.substring(0, 100);
+        return Path.of(n.isBlank() || n.equals(".") || n.equals("..") ? "upload" : n);
+    }
+
+    /**
      * {@code ImageIO.read}, except that a JPEG that ends early is an error: ImageIO only warns
      * ("Truncated File - Missing EOI marker", "premature end of data segment") and returns the
      * image with the missing rows filled in grey.
      */
     private static BufferedImage readWithImageIo(Path file) throws IOException {
-        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+        return readWithImageIo(file, ImageIO.createImageInputStream(file.toFile()));
+    }
+
+    private static BufferedImage readWithImageIo(Path file, ImageInputStream stream) throws IOException {
+        try (ImageInputStream in = stream) {
             if (in == null) {
                 throw new IOException("cannot open the file");
             }
@@ -196,6 +249,10 @@ public final class ImageDecoder {
         } catch (IOException | RuntimeException e) {
             throw new ResNeXtException("cannot read image " + file + ": not an image or damaged (" + reason(e) + ")");
         }
+        return fromOpenCv(file, m);
+    }
+
+    private static DecodedImage fromOpenCv(Path file, INDArray m) {
         if (m == null || m.rank() != 4 || m.length() == 0) {
             throw new ResNeXtException("cannot read image " + file + ": not an image or damaged");
         }

@@ -108,6 +108,20 @@ public final class DicomReader {
         } catch (IOException e) {
             throw new ResNeXtException("cannot read " + file + ": " + e.getMessage());
         }
+        return parse(file, bytes, maxPixels);
+    }
+
+    /** Whether {@code bytes} start like a DICOM Part 10 file ("DICM" after the 128-byte preamble). */
+    public static boolean isDicom(byte[] bytes) {
+        return bytes.length >= 132 && bytes[128] == 'D' && bytes[129] == 'I' && bytes[130] == 'C' && bytes[131] == 'M';
+    }
+
+    /**
+     * Parses a DICOM file held in memory (an upload); {@code name} only names it in messages and is
+     * never opened.
+     */
+    public static DicomFile parse(Path name, byte[] bytes, long maxPixels) {
+        Path file = name;
         if (bytes.length < 132 || bytes[128] != 'D' || bytes[129] != 'I' || bytes[130] != 'C' || bytes[131] != 'M') {
             throw new DicomException("cannot read DICOM " + file + ": not a DICOM file (no 'DICM' marker after the "
                     + "128-byte preamble)");
