@@ -47,8 +47,20 @@ final class BatchQueue implements AutoCloseable {
     private record Exclusive(Supplier<?> work, CompletableFuture<Object> result) implements Task {
     }
 
-    private final ResNeXtClassifier classifier;
-    private final Map<TestTimeAugmentation, ResNeXtClassifier> byTta = new LinkedHashMap<>();
+    /** What the queue runs: a forward pass over prepared images (one thread calls it at a time). */
+    @FunctionalInterface
+    interface Network {
+        List<Prediction> classify(List<float[]> prepared, TestTimeAugmentation tta);
+
+        /** The classifier's network, with one derived classifier per test-time augmentation asked for. */
+        static Network of(ResNeXtClassifier classifier) {
+            Map<TestTimeAugmentation, ResNeXtClassifier> byTta = new java.util.concurrent.ConcurrentHashMap<>();
+            return (prepared, tta) -> (tta == null || tta.viewCount() <= 1 ? classifier
+                    : byTta.computeIfAbsent(tta, classifier::withTta)).classifyPrepared(prepared);
+        }
+    }
+
+    private final Network network;
     private final int maxBatch;
     private final long maxWaitNanos;
     private final BlockingQueue<Task> queue;
@@ -56,9 +68,9 @@ final class BatchQueue implements AutoCloseable {
     private final Thread worker;
     private volatile boolean closing;
 
-    BatchQueue(ResNeXtClassifier classifier, int maxBatch, long maxWaitNanos, int capacity, ServeMetrics metrics,
+    BatchQueue(Network network, int maxBatch, long maxWaitNanos, int capacity, ServeMetrics metrics,
                String name) {
-        this.classifier = classifier;
+        this.network = network;
         this.maxBatch = maxBatch;
         this.maxWaitNanos = maxWaitNanos;
         this.queue = new ArrayBlockingQueue<>(capacity);
@@ -167,7 +179,7 @@ final class BatchQueue implements AutoCloseable {
             try {
                 List<float[]> inputs = new ArrayList<>(items.size());
                 for (Classify c : items) inputs.add(c.input());
-                List<Prediction> preds = classifierFor(g.getKey()).classifyPrepared(inputs);
+                List<Prediction> preds = network.classify(inputs, g.getKey());
                 long end = System.nanoTime();
                 metrics.batch(items.size(), (end - start) / 1e9);
                 for (int i = 0; i < items.size(); i++) {
@@ -183,11 +195,6 @@ final class BatchQueue implements AutoCloseable {
                 fail(items, new HttpProblem(500, "the model failed on this batch: " + e.getMessage()));
             }
         }
-    }
-
-    private ResNeXtClassifier classifierFor(TestTimeAugmentation tta) {
-        if (tta == null || tta.viewCount() <= 1) return classifier;
-        return byTta.computeIfAbsent(tta, classifier::withTta);
     }
 
     private static void fail(List<Classify> items, RuntimeException e) {
