@@ -51,8 +51,9 @@
     $('original').src = lastOriginalUrl;
     $('label').textContent = a.label === '' ? '(no finding present)' : a.label;
     const d = a.decision;
-    $('decision').textContent = 'Decision: ' + d.rule + (d.thresholds ? ' ' + d.thresholds.map((t) => t.toFixed(3)).join(', ') : '') +
-      ' (' + d.source + ')' + (d.calibrated ? '; calibrated probabilities' : '');
+    $('decision').textContent = 'Decision: ' + (d.thresholds
+      ? d.rule + ' ' + d.thresholds.map((t) => t.toFixed(3)).join(', ') + ' (' + d.source + ')'
+      : d.source) + (d.calibrated ? '; calibrated probabilities' : '; uncalibrated probabilities');
     const body = $('probabilities').querySelector('tbody');
     body.replaceChildren();
     const chosen = new Set(a.findings ? a.findings.map((f) => f.index) : [a.index]);
