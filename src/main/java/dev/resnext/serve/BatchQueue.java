@@ -52,12 +52,33 @@ final class BatchQueue implements AutoCloseable {
     interface Network {
         List<Prediction> classify(List<float[]> prepared, TestTimeAugmentation tta);
 
-        /** The classifier's network, with one derived classifier per test-time augmentation asked for. */
-        static Network of(ResNeXtClassifier classifier) {
+        /**
+         * The classifier's network, with one derived classifier per test-time augmentation asked for.
+         * Batches are padded to {@link #bucket} sizes: the runtime compiles one plan per input shape,
+         * and a server that ran every size from 1 to 16 would keep compiling; padding costs at most
+         * the padded images' compute, a compilation costs many forward passes.
+         */
+        static Network of(ResNeXtClassifier classifier, int maxBatch) {
             Map<TestTimeAugmentation, ResNeXtClassifier> byTta = new java.util.concurrent.ConcurrentHashMap<>();
-            return (prepared, tta) -> (tta == null || tta.viewCount() <= 1 ? classifier
-                    : byTta.computeIfAbsent(tta, classifier::withTta)).classifyPrepared(prepared);
+            return (prepared, tta) -> {
+                ResNeXtClassifier clf = tta == null || tta.viewCount() <= 1 ? classifier
+                        : byTta.computeIfAbsent(tta, classifier::withTta);
+                int n = prepared.size();
+                int b = bucket(n, maxBatch);
+                if (b == n) return clf.classifyPrepared(prepared);
+                List<float[]> padded = new ArrayList<>(prepared);
+                float[] blank = new float[prepared.get(0).length];
+                while (padded.size() < b) padded.add(blank);
+                return clf.classifyPrepared(padded).subList(0, n);
+            };
         }
+    }
+
+    /** The batch size {@code n} images run at: the next power of two, or {@code maxBatch} if smaller. */
+    static int bucket(int n, int maxBatch) {
+        int b = Integer.highestOneBit(n);
+        if (b < n) b <<= 1;
+        return Math.max(n, Math.min(b, maxBatch));
     }
 
     private final Network network;

@@ -50,6 +50,15 @@ class BatchQueueTest {
     }
 
     @Test
+    void batchesAreRoundedUpToPowersOfTwoWithinTheLimit() {
+        int[][] cases = {{1, 16, 1}, {2, 16, 2}, {3, 16, 4}, {5, 16, 8}, {9, 16, 16}, {16, 16, 16}, {9, 12, 12},
+                {12, 12, 12}, {3, 3, 3}, {1, 1, 1}};
+        for (int[] c : cases) {
+            assertEquals(c[2], BatchQueue.bucket(c[0], c[1]), c[0] + " images, limit " + c[1]);
+        }
+    }
+
+    @Test
     void waitingRequestsAreRunAsOneBatchInOrder() throws Exception {
         FakeNetwork net = new FakeNetwork();
         ServeMetrics metrics = new ServeMetrics();

@@ -86,7 +86,14 @@ public final class InferencePlan implements AutoCloseable {
 
     private final Network net;
     private final Precision precision;
-    private final Map<List<Long>, Compiled> byShape = new HashMap<>();
+    /**
+     * Compiled plans by input shape, least recently used first. Eight, so that a server's batch sizes
+     * (rounded up to powers of two) and a job's full and last partial batches stay compiled: compiling
+     * costs far more than a forward pass.
+     */
+    private static final int MAX_SHAPES = 8;
+    private final Map<List<Long>, Compiled> byShape = new java.util.LinkedHashMap<>(16, 0.75f, true);
+    private final WeightCache weights = new WeightCache();
 
     private InferencePlan(Network net, Precision precision) {
         this.net = net;
@@ -153,13 +160,13 @@ public final class InferencePlan implements AutoCloseable {
         List<Long> key = List.of(x.size(0), x.size(2), x.size(3));
         Compiled c = byShape.get(key);
         if (c == null) {
-            if (byShape.size() >= 4) {
-                // a few shapes at most (e.g. full batches and the last partial one)
-                byShape.values().forEach(Compiled::close);
-                byShape.clear();
+            if (byShape.size() >= MAX_SHAPES) {
+                var eldest = byShape.entrySet().iterator();
+                eldest.next().getValue().close();
+                eldest.remove();
             }
             c = new Compiled(net, x.shape(), precision == Precision.BF16 ? memory.data_type.bf16
-                    : memory.data_type.f32);
+                    : memory.data_type.f32, weights);
             byShape.put(key, c);
         }
         return c.run(x);
@@ -169,6 +176,59 @@ public final class InferencePlan implements AutoCloseable {
     public synchronized void close() {
         byShape.values().forEach(Compiled::close);
         byShape.clear();
+        weights.close();
+    }
+
+    /** Input shapes compiled now (for tests). */
+    synchronized int compiledShapes() {
+        return byShape.size();
+    }
+
+    /**
+     * Weights in oneDNN's layouts, shared by the plans of every input shape: the layout a kernel wants
+     * rarely depends on the batch, and a ResNeXt-50's weights are 100 MB.
+     */
+    private static final class WeightCache implements AutoCloseable {
+        private record Entry(memory.desc desc, memory memory) {
+        }
+
+        private final Map<String, List<Entry>> byConv = new HashMap<>();
+
+        memory get(Conv c, long[] dims, memory.desc wanted) {
+            List<Entry> entries = byConv.computeIfAbsent(c.name(), k -> new ArrayList<>());
+            for (Entry e : entries) {
+                if (e.desc().equals(wanted)) {
+                    return e.memory();
+                }
+            }
+            memory.desc plain = new memory.desc(dims, memory.data_type.f32,
+                    c.groups() == 1 ? memory.format_tag.oihw : memory.format_tag.goihw);
+            memory user = new memory(plain, OneDnn.engine());
+            new org.bytedeco.javacpp.FloatPointer(user.get_data_handle()).put(c.weights());
+            memory m = user;
+            if (!wanted.equals(plain)) {
+                m = new memory(wanted, OneDnn.engine());
+                stream s = OneDnn.stream();
+                new reorder(user, m).execute(s, user, m);
+                s._wait();
+            }
+            memory.desc desc = m.get_desc();
+            OneDnn.keep(m);
+            OneDnn.keep(desc);
+            entries.add(new Entry(desc, m));
+            return m;
+        }
+
+        @Override
+        public void close() {
+            for (List<Entry> entries : byConv.values()) {
+                for (Entry e : entries) {
+                    e.memory().releaseReference();
+                    e.desc().releaseReference();
+                }
+            }
+            byConv.clear();
+        }
     }
 
     // ------------------------------------------------------------------------------------------
@@ -424,9 +484,12 @@ public final class InferencePlan implements AutoCloseable {
         final memory.data_type dt;
         memory pooledUser;
 
-        Compiled(Network n, long[] inShape, memory.data_type dt) {
+        private final WeightCache weightCache;
+
+        Compiled(Network n, long[] inShape, memory.data_type dt, WeightCache weightCache) {
             long t0 = System.nanoTime();
             this.dt = dt;
+            this.weightCache = weightCache;
             batch = inShape[0];
             try (PointerScope scope = new PointerScope()) {
                 memory.desc inPlain = keep(new memory.desc(inShape, memory.data_type.f32, memory.format_tag.nchw));
@@ -527,7 +590,7 @@ public final class InferencePlan implements AutoCloseable {
             }
             Step s = new Step(keep(new convolution_forward(pd)));
             s.acts.put(dnnl.DNNL_ARG_SRC, in);
-            s.fixed.put(dnnl.DNNL_ARG_WEIGHTS, weights(c, wDims, keep(pd.weights_desc())));
+            s.fixed.put(dnnl.DNNL_ARG_WEIGHTS, weightCache.get(c, wDims, keep(pd.weights_desc())));
             memory bias = keep(new memory(keep(pd.bias_desc()), OneDnn.engine()));
             new org.bytedeco.javacpp.FloatPointer(bias.get_data_handle()).put(c.bias());
             s.fixed.put(dnnl.DNNL_ARG_BIAS, bias);
@@ -564,21 +627,6 @@ public final class InferencePlan implements AutoCloseable {
 
         private final Map<Act, Act> sumOf = new HashMap<>();
         private final Map<String, Integer> impls = new java.util.TreeMap<>();
-
-        private memory weights(Conv c, long[] dims, memory.desc wanted) {
-            memory.desc plain = new memory.desc(dims, memory.data_type.f32,
-                    c.groups() == 1 ? memory.format_tag.oihw : memory.format_tag.goihw);
-            memory user = new memory(plain, OneDnn.engine());
-            new org.bytedeco.javacpp.FloatPointer(user.get_data_handle()).put(c.weights());
-            if (wanted.equals(plain)) {
-                return keep(user);
-            }
-            memory m = keep(new memory(wanted, OneDnn.engine()));
-            stream s = OneDnn.stream();
-            new reorder(user, m).execute(s, user, m);
-            s._wait();
-            return m;
-        }
 
         private Act maxPool(int[] p, Act src, long[] shape) {
             long oh = (shape[2] + 2L * p[4] - p[0]) / p[2] + 1;
