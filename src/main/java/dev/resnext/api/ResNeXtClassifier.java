@@ -12,6 +12,8 @@ import dev.resnext.format.ModelMetadata;
 import dev.resnext.format.ModelZip;
 import dev.resnext.model.InputShape;
 import dev.resnext.model.ResNeXtConfig;
+import dev.resnext.runtime.GraphRuntime;
+import dev.resnext.runtime.inference.InferencePlan;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -154,6 +156,19 @@ public final class ResNeXtClassifier {
     public static ResNeXtClassifier load(Path modelZip) {
         Backends.current();
         return new ResNeXtClassifier(ModelZip.load(modelZip));
+    }
+
+    /**
+     * Loads a model zip whose inference runs at {@code precision} (bf16: bfloat16 weights and
+     * activations where the CPU has AVX512_BF16 or AMX; see docs/performance.md for its accuracy).
+     *
+     * @throws ResNeXtException for bf16 on a CPU without native support
+     */
+    public static ResNeXtClassifier load(Path modelZip, InferencePlan.Precision precision) {
+        Backends.current();
+        LoadedModel model = ModelZip.load(modelZip);
+        GraphRuntime.prepare(model.graph(), GraphRuntime.Mode.INFERENCE, precision);
+        return new ResNeXtClassifier(model);
     }
 
     /** Wraps an already loaded model. */

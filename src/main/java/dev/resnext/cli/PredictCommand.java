@@ -5,7 +5,7 @@ import dev.resnext.api.Prediction;
 import dev.resnext.api.ResNeXtClassifier;
 import dev.resnext.data.ImageDecoder;
 import dev.resnext.eval.TestTimeAugmentation;
-import dev.resnext.format.ModelZip;
+import dev.resnext.runtime.inference.InferencePlan;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.apache.commons.csv.CSVFormat;
@@ -66,6 +66,11 @@ public final class PredictCommand implements Callable<Integer> {
                     + "(flip) and/or four shifted copies (shift).")
     String tta;
 
+    @Option(names = "--precision", paramLabel = "fp32|bf16", defaultValue = "fp32",
+            description = "Number format of inference (default: ${DEFAULT-VALUE}); bf16 needs a CPU with AVX512_BF16 or "
+                    + "AMX (see docs/performance.md for its speed and accuracy).")
+    String precision = "fp32";
+
     @Option(names = "--skip-unreadable", description = "Skip files that cannot be decoded (reported) instead of failing.")
     boolean skipUnreadable;
 
@@ -87,7 +92,8 @@ public final class PredictCommand implements Callable<Integer> {
         List<Item> files = items(inputs, split);
         backend.initialize();
         TestTimeAugmentation views = TestTimeAugmentation.parse(tta);
-        ResNeXtClassifier clf = ResNeXtClassifier.of(ModelZip.load(model)).withTta(views);
+        InferencePlan.Precision numbers = InferencePlan.Precision.parse(precision);
+        ResNeXtClassifier clf = ResNeXtClassifier.load(model, numbers).withTta(views);
         if (threshold != null) {
             clf = clf.withThresholds(threshold);
         }

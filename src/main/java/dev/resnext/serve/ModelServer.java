@@ -2,6 +2,7 @@ package dev.resnext.serve;
 
 import dev.resnext.InvalidSettingException;
 import dev.resnext.ResNeXtException;
+import dev.resnext.runtime.inference.InferencePlan;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
@@ -50,6 +51,7 @@ public final class ModelServer implements AutoCloseable {
     private final int queueCapacity;
     private final Duration requestTimeout;
     private final Duration stopTimeout;
+    private final InferencePlan.Precision precision;
 
     private final ServeMetrics metrics = new ServeMetrics();
     private final AtomicReference<ServedModel> current = new AtomicReference<>();
@@ -70,6 +72,7 @@ public final class ModelServer implements AutoCloseable {
         this.queueCapacity = b.queueCapacity;
         this.requestTimeout = b.requestTimeout;
         this.stopTimeout = b.stopTimeout;
+        this.precision = b.precision;
     }
 
     /** A builder: {@link Builder#setModel} is required, everything else has a default. */
@@ -89,6 +92,7 @@ public final class ModelServer implements AutoCloseable {
         private int queueCapacity = 256;
         private Duration requestTimeout = Duration.ofSeconds(60);
         private Duration stopTimeout = Duration.ofSeconds(30);
+        private InferencePlan.Precision precision = InferencePlan.Precision.FP32;
 
         private Builder() {
         }
@@ -153,6 +157,12 @@ public final class ModelServer implements AutoCloseable {
             return this;
         }
 
+        /** Number format of inference (default fp32; bf16 where the CPU has AVX512_BF16 or AMX). */
+        public Builder optPrecision(InferencePlan.Precision p) {
+            this.precision = Objects.requireNonNull(p, "precision");
+            return this;
+        }
+
         /** Checks the options. */
         public ModelServer build() {
             if (model == null) throw new InvalidSettingException("model", "is required");
@@ -194,7 +204,7 @@ public final class ModelServer implements AutoCloseable {
         if (!Files.isRegularFile(model)) {
             throw new ResNeXtException("model " + model + " does not exist or is not a file");
         }
-        ServedModel m = ServedModel.load(model, maxBatch, maxWait.toNanos(), queueCapacity, metrics,
+        ServedModel m = ServedModel.load(model, precision, maxBatch, maxWait.toNanos(), queueCapacity, metrics,
                 generation.incrementAndGet());
         current.set(m);
         metrics.modelLoaded(m.loadSeconds(), m.name(), m.sha256());
@@ -295,7 +305,7 @@ public final class ModelServer implements AutoCloseable {
             ServedModel old = current.get();
             ServedModel fresh;
             try {
-                fresh = ServedModel.load(model, maxBatch, maxWait.toNanos(), queueCapacity, metrics,
+                fresh = ServedModel.load(model, precision, maxBatch, maxWait.toNanos(), queueCapacity, metrics,
                         generation.incrementAndGet());
             } catch (RuntimeException e) {
                 metrics.reload(false);

@@ -6,6 +6,8 @@ import dev.resnext.explain.GradCam;
 import dev.resnext.format.LoadedModel;
 import dev.resnext.format.ModelMetadata;
 import dev.resnext.format.ModelZip;
+import dev.resnext.runtime.GraphRuntime;
+import dev.resnext.runtime.inference.InferencePlan;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,15 +61,17 @@ final class ServedModel {
     }
 
     /**
-     * Loads and verifies {@code zip} (checksums, format) and starts its batching thread.
+     * Loads and verifies {@code zip} (checksums, format), prepares it for inference at
+     * {@code precision}, and starts its batching thread.
      *
      * @throws ResNeXtException when the zip cannot be served (missing, damaged, not a model of ours)
      */
-    static ServedModel load(Path zip, int maxBatch, long maxWaitNanos, int capacity, ServeMetrics metrics,
-                            int generation) {
+    static ServedModel load(Path zip, InferencePlan.Precision precision, int maxBatch, long maxWaitNanos, int capacity,
+                            ServeMetrics metrics, int generation) {
         long start = System.nanoTime();
         String sha = sha256(zip);
         LoadedModel model = ModelZip.load(zip);
+        GraphRuntime.prepare(model.graph(), GraphRuntime.Mode.INFERENCE, precision);
         double seconds = (System.nanoTime() - start) / 1e9;
         ServedModel m = new ServedModel(zip, sha, model, maxBatch, maxWaitNanos, capacity, metrics, seconds,
                 generation);

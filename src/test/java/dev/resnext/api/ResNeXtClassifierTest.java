@@ -67,6 +67,18 @@ class ResNeXtClassifierTest {
     }
 
     @Test
+    void bf16InferenceStaysCloseToFloat32() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                dev.resnext.runtime.inference.InferencePlan.bf16Supported(), "this CPU has no native bf16");
+        ResNeXtClassifier fp32 = ResNeXtClassifier.load(zip);
+        ResNeXtClassifier bf16 = ResNeXtClassifier.load(zip, dev.resnext.runtime.inference.InferencePlan.Precision.BF16);
+        for (int i = 0; i < images.size(); i++) {
+            var img = SyntheticShapes.draw(images.label(i), 16, 3, i / 4);
+            assertArrayEquals(fp32.classify(img).probabilities(), bf16.classify(img).probabilities(), 0.05, "image " + i);
+        }
+    }
+
+    @Test
     void manyThreadsGetTheSameAnswersAsOne() throws Exception {
         ResNeXtClassifier clf = ResNeXtClassifier.load(zip);
         List<double[]> expected = new ArrayList<>();

@@ -53,6 +53,10 @@ class ServeCommandTest {
         CliRunner.assertOneLineError(CliRunner.run("serve", "--model", zip.toString(), "--port", "-3"), "--port");
         CliRunner.assertOneLineError(CliRunner.run("serve", "--model", zip.toString(), "--max-upload-mb", "0"),
                 "--max-upload-mb");
+        CliRunner.assertOneLineError(CliRunner.run("serve", "--model", zip.toString(), "--precision", "fp16"),
+                "unknown precision 'fp16'");
+        CliRunner.assertOneLineError(CliRunner.run("predict", "--model", zip.toString(), "--precision", "int8",
+                zip.toString()), "unknown precision 'int8'");
         Path empty = Files.writeString(dir.resolve("empty.token"), "  \n");
         CliRunner.assertOneLineError(CliRunner.run("serve", "--model", zip.toString(), "--token-file", empty.toString()),
                 "is empty");
