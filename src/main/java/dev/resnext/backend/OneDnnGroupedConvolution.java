@@ -49,12 +49,26 @@ public final class OneDnnGroupedConvolution {
     public record Geometry(long batch, long inChannels, long inH, long inW, long outChannels, long outH, long outW,
                            int groups, int kH, int kW, int strideH, int strideW, int padH, int padW,
                            int dilationH, int dilationW) {
-        long[] srcDims() { return new long[] {batch, inChannels, inH, inW}; }
-        long[] dstDims() { return new long[] {batch, outChannels, outH, outW}; }
-        long[] weightDims() {
+        /**
+         * The geometry of a convolution of an NCHW input of shape {@code in}; the output size is
+         * DL4J's Truncate mode (what does not fit is dropped), the one place it is computed.
+         */
+        public static Geometry of(long[] in, long outChannels, int groups, int kH, int kW, int strideH, int strideW,
+                                  int padH, int padW, int dilationH, int dilationW) {
+            long outH = (in[2] + 2L * padH - ((long) (kH - 1) * dilationH + 1)) / strideH + 1;
+            long outW = (in[3] + 2L * padW - ((long) (kW - 1) * dilationW + 1)) / strideW + 1;
+            return new Geometry(in[0], in[1], in[2], in[3], outChannels, outH, outW, groups, kH, kW, strideH, strideW,
+                    padH, padW, dilationH, dilationW);
+        }
+
+        public long[] srcDims() { return new long[] {batch, inChannels, inH, inW}; }
+        public long[] dstDims() { return new long[] {batch, outChannels, outH, outW}; }
+        /** Weights as oneDNN's grouped layout (goihw). */
+        public long[] weightDims() {
             return new long[] {groups, outChannels / groups, inChannels / groups, kH, kW};
         }
-        long[] padRight() {
+        /** Bottom/right padding: what the output size needs beyond the top/left padding. */
+        public long[] padRight() {
             return new long[] {
                     (outH - 1) * strideH + (long) (kH - 1) * dilationH + 1 - inH - padH,
                     (outW - 1) * strideW + (long) (kW - 1) * dilationW + 1 - inW - padW};

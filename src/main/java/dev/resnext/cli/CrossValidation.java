@@ -3,7 +3,6 @@ package dev.resnext.cli;
 import dev.resnext.data.ImageSet;
 import dev.resnext.data.Splits;
 import dev.resnext.data.manifest.ManifestImageSet;
-import dev.resnext.io.RunOutputs;
 import dev.resnext.model.ResNeXtConfig;
 import dev.resnext.train.CrossValidationReport;
 import dev.resnext.train.MetricsFiles;
@@ -50,7 +49,7 @@ final class CrossValidation {
             int[] idx = java.util.stream.IntStream.range(0, m.size()).filter(i -> !inTest(m, i)).toArray();
             pool = m.subset(idx, m.name() + " (without its test split)");
         }
-        String[] groups = pool.hasGroups() ? TrainCommand.DataOptions.groups(pool) : null;
+        String[] groups = pool.hasGroups() ? Splits.groups(pool) : null;
         List<String> strataNames = new ArrayList<>(pool.classNames());
         int[] folds = Splits.groupKFold(pool.strata(), groups, k, config.getSeed(), strataNames);
         Map<String, Object> split = new LinkedHashMap<>();
@@ -82,18 +81,11 @@ final class CrossValidation {
                         fo.balancedSampler(), fo.workers());
             }
             log.info("fold {} of {}: {} training images, {} validation images{}", f, k, train.size(), val.size(),
-                    groups != null ? " (" + Arrays.stream(TrainCommand.DataOptions.groups(val)).distinct().count()
+                    groups != null ? " (" + Arrays.stream(Splits.groups(val)).distinct().count()
                             + " patients)" : "");
-            Outputs.removeLeftovers(fo);
-            RunOutputs outputs = Outputs.begin(fo);
-            Trainer.Result result;
-            try {
-                result = new Trainer(config, new TrainingData(train, val, pool.classNames(), desc), fo).run();
-                outputs.succeeded();
-            } catch (RuntimeException | Error e) {
-                outputs.failed();
-                throw e;
-            }
+            TrainingOptions foldOptions = fo;
+            TrainingData foldData = new TrainingData(train, val, pool.classNames(), desc);
+            Trainer.Result result = Outputs.writing(fo, () -> new Trainer(config, foldData, foldOptions).run());
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("fold", f);
             row.put("model", result.bestModel().toString());
@@ -101,7 +93,7 @@ final class CrossValidation {
             row.put("trainImages", train.size());
             row.put("valImages", val.size());
             if (groups != null) {
-                row.put("valGroups", Arrays.stream(TrainCommand.DataOptions.groups(val)).distinct().count());
+                row.put("valGroups", Arrays.stream(Splits.groups(val)).distinct().count());
             }
             if (result.bestValidation() != null) {
                 for (Map.Entry<String, Object> e : result.bestValidation().entrySet()) {

@@ -26,6 +26,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -121,7 +122,7 @@ public final class EvaluateCommand implements Callable<Integer> {
     Path labelsCsv;
 
     /** Per-label AUC and their mean, and per-label accuracy at 0.5 (MedMNIST multi-label evaluator). */
-    private int evaluateMultiLabel(LoadedModel m, ResNeXtConfig c) throws Exception {
+    private int evaluateMultiLabel(LoadedModel m, ResNeXtConfig c) {
         ImageSet set = ModelSets.open(m, data, split, labelsCsv, skipUnreadable);
         ModelScoring.Scores scores = ModelSets.score(m, set, batch, ModelSets.scorer(m, uncalibrated,
                 ModelSets.tta(tta)));
@@ -199,8 +200,12 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Mixin
     ImageLimitOption imageLimit = new ImageLimitOption();
 
+    /** The report files under --out; each is written temp-then-rename, those a run needs only. */
+    static final List<String> REPORT_FILES = List.of("metrics.json", "intervals.csv", "confusion-matrix.png",
+            "roc.png", "reliability.png");
+
     @Override
-    public Integer call() throws Exception {
+    public Integer call() {
         imageLimit.apply();
         if (batch < 1) {
             throw new IllegalArgumentException("--batch must be at least 1, was " + batch);
@@ -240,6 +245,21 @@ public final class EvaluateCommand implements Callable<Integer> {
             backend.initialize();
             return compareModels();
         }
+        // every file this run may write is checked before any work, and removed again if the run fails
+        List<Path> files = new ArrayList<>();
+        if (out != null) {
+            REPORT_FILES.forEach(name -> files.add(out.resolve(name)));
+            Outputs.checkWritable("--out", files);
+        }
+        if (save) {
+            Outputs.checkWritable("--model", List.of(model));
+            files.add(model); // replaced atomically, never removed: it existed before the run
+        }
+        Path validation = validationPath;
+        return Outputs.writing(files, List.of(), () -> evaluate(method, validation));
+    }
+
+    private int evaluate(ThresholdMethod method, Path validationPath) {
         backend.initialize();
         LoadedModel m = ModelZip.load(model);
         Scorer scorer = ModelSets.scorer(m, uncalibrated, ModelSets.tta(tta));
@@ -310,18 +330,6 @@ public final class EvaluateCommand implements Callable<Integer> {
                     validationSet == null ? 0 : validationSet.size(), OperatingPointReport.testPoint(metrics),
                     metrics.n());
         }
-        if (save) {
-            boolean calibrated = !uncalibrated && m.metadata().temperatures() != null;
-            ModelMetadata.OperatingPoint op = method != null
-                    ? OperatingPoints.binary(validationProbabilities, validationLabels, method.targetSensitivity(),
-                    validationSet.name(), calibrated)
-                    : OperatingPoints.fixed(new double[] {threshold}, validationProbabilities != null
-                    ? validationProbabilities : scores.probabilities(), validationLabels != null ? validationLabels
-                    : scores.labels(), validationSet != null ? validationSet.name() : set.name(), calibrated);
-            ModelZip.save(model, m.graph(), m.metadata().withDecision(m.metadata().calibration(), op),
-                    m.normalizer(), false, m.extras());
-            log.info("stored the operating point ({}, threshold {}) in {}", op.rule(), op.thresholds().get(0), model);
-        }
         CalibrationMetrics calibration = CalibrationMetrics.of(scores.probabilities(), scores.labels(),
                 CalibrationMetrics.DEFAULT_BINS);
         Bootstrap.Result intervals = null;
@@ -359,6 +367,19 @@ public final class EvaluateCommand implements Callable<Integer> {
             }
             log.info("wrote metrics.json, confusion-matrix.png, roc.png, reliability.png{} in {}",
                     intervals == null ? "" : ", intervals.csv", out);
+        }
+        // last, so that a run that fails before it leaves the model zip as it was
+        if (save) {
+            boolean calibrated = !uncalibrated && m.metadata().temperatures() != null;
+            ModelMetadata.OperatingPoint op = method != null
+                    ? OperatingPoints.binary(validationProbabilities, validationLabels, method.targetSensitivity(),
+                    validationSet.name(), calibrated)
+                    : OperatingPoints.fixed(new double[] {threshold}, validationProbabilities != null
+                    ? validationProbabilities : scores.probabilities(), validationLabels != null ? validationLabels
+                    : scores.labels(), validationSet != null ? validationSet.name() : set.name(), calibrated);
+            ModelZip.save(model, m.graph(), m.metadata().withDecision(m.metadata().calibration(), op),
+                    m.normalizer(), false, m.extras());
+            log.info("stored the operating point ({}, threshold {}) in {}", op.rule(), op.thresholds().get(0), model);
         }
         System.out.println(json ? Json.write(result)
                 : metrics.toText() + (operatingPoint == null ? "" : "\n" + operatingPoint.toText()) + "\n"

@@ -16,7 +16,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -73,6 +72,12 @@ public final class ExplainCommand implements Callable<Integer> {
             throw new ResNeXtException("--out " + out + " is a file, not a folder");
         }
         List<Path> outputs = outputPaths(files, out);
+        Outputs.checkWritable("--out", outputs);
+        // a failed or interrupted run removes the overlays it wrote (earlier versions of them stay)
+        return Outputs.writing(outputs, List.of(), () -> explain(outputs));
+    }
+
+    private int explain(List<Path> outputs) {
         backend.initialize();
         LoadedModel m = ModelZip.load(model);
         List<String> labels = m.metadata().labels().isEmpty()
@@ -86,22 +91,9 @@ public final class ExplainCommand implements Callable<Integer> {
         for (Path f : files) {
             results.add(cam.explain(ImageOps.toInput(ImageDecoder.read(f), cam.inputShape()), classIndex));
         }
-        List<Path> written = new ArrayList<>();
-        try {
-            for (int i = 0; i < files.size(); i++) {
-                DecodedImage img = ImageDecoder.read(files.get(i));
-                HeatmapOverlay.writePng(outputs.get(i), HeatmapOverlay.render(img, results.get(i).map(), alpha));
-                written.add(outputs.get(i));
-            }
-        } catch (RuntimeException e) {
-            for (Path p : written) {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort; the error below is what matters
-                }
-            }
-            throw e;
+        for (int i = 0; i < files.size(); i++) {
+            DecodedImage img = ImageDecoder.read(files.get(i));
+            HeatmapOverlay.writePng(outputs.get(i), HeatmapOverlay.render(img, results.get(i).map(), alpha));
         }
         log.info(String.format(Locale.ROOT, "explained %d images in %.1f s (Grad-CAM on %s)", files.size(),
                 (System.nanoTime() - start) / 1e9, cam.layer()));

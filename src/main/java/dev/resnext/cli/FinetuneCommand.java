@@ -3,12 +3,11 @@ package dev.resnext.cli;
 import dev.resnext.data.ImageSet;
 import dev.resnext.data.LabelsCsv;
 import dev.resnext.data.Normalization;
+import dev.resnext.data.Splits;
 import dev.resnext.format.LoadedModel;
 import dev.resnext.format.ModelZip;
-import dev.resnext.io.RunOutputs;
 import dev.resnext.model.InputShape;
 import dev.resnext.model.ResNeXtConfig;
-import dev.resnext.model.VertexNames;
 import dev.resnext.train.Trainer;
 import dev.resnext.train.TrainingData;
 import dev.resnext.train.TrainingOptions;
@@ -138,16 +137,9 @@ public final class FinetuneCommand implements Callable<Integer> {
                 backboneLrFactor, "twoPhase", twoPhase == null ? 0 : twoPhase, "monitor", training.monitor,
                 "classWeights", training.classWeights, "augment", training.augment));
 
-        Outputs.removeLeftovers(opts, phases);
-        RunOutputs outputs = Outputs.begin(opts, phases);
-        Trainer.Result result;
-        try {
-            result = train(parent, child, policy, data, opts, normalizer, provenance);
-            outputs.succeeded();
-        } catch (RuntimeException | Error e) {
-            outputs.failed();
-            throw e;
-        }
+        DataNormalization norm = normalizer;
+        Trainer.Result result = Outputs.writing(opts,
+                () -> train(parent, child, policy, data, opts, norm, provenance), phases);
         Map<String, Object> summary = TrainCommand.summary(result);
         summary.put("workers", opts.workers());
         Outputs.checkReported(summary, TrainCommand.REPORTED);
@@ -189,7 +181,7 @@ public final class FinetuneCommand implements Callable<Integer> {
             log.info("phase 2: {} for {} epochs, backbone learning rate x{}", policy, p2.epochs(), backboneLrFactor);
             // the backbone did not change in phase 1 (frozen), so phase 2 starts from the parent plus the new head
             ComputationGraph graph = FineTuning.prepare(parent, child, policy);
-            copyHead(phase1.graph(), graph);
+            FineTuning.copyHead(phase1.graph(), graph);
             provenance.put("twoPhase", Map.of("headEpochs", twoPhase, "backboneLrFactor", backboneLrFactor));
             result = run(child, data, p2, graph, normalizer, provenance, policy);
         }
@@ -219,31 +211,13 @@ public final class FinetuneCommand implements Callable<Integer> {
                 .run();
     }
 
-    private static void copyHead(ComputationGraph from, ComputationGraph to) {
-        to.getLayer(VertexNames.HEAD_FC).setParam("W", from.getLayer(VertexNames.HEAD_FC).getParam("W").dup());
-        to.getLayer(VertexNames.HEAD_FC).setParam("b", from.getLayer(VertexNames.HEAD_FC).getParam("b").dup());
-    }
-
     private TrainingData openData(long seed) {
         Path dataPath = dataOptions.manifest.given() ? dataOptions.manifest.manifest : dataOptions.data;
         if (labelsCsv != null) {
             ImageSet train = LabelsCsv.read(labelsCsv, dataPath, null);
-            ImageSet val;
-            Map<String, Object> desc = new LinkedHashMap<>();
-            desc.put("train", train.name());
-            if (valLabelsCsv != null) {
-                val = LabelsCsv.read(valLabelsCsv, dataOptions.val != null ? Path.of(dataOptions.val) : dataPath,
-                        train.classNames());
-                desc.put("val", val.name());
-            } else {
-                var s = dev.resnext.data.Splits.stratified(train.labels(), dataOptions.valFraction, seed);
-                val = train.subset(s.val(), train.name() + " (held-out)");
-                train = train.subset(s.train(), train.name() + " (training part)");
-                desc.put("val", "random split of the training data");
-                desc.put("valFraction", dataOptions.valFraction);
-                desc.put("splitSeed", seed);
-            }
-            return new TrainingData(train, val, train.classNames(), desc);
+            ImageSet val = valLabelsCsv == null ? null : LabelsCsv.read(valLabelsCsv,
+                    dataOptions.val != null ? Path.of(dataOptions.val) : dataPath, train.classNames());
+            return TrainingData.of(Splits.partition(train, val, false, dataOptions.valFraction, seed));
         }
         ImageSet all = dataOptions.open(dataPath, dataOptions.split, null);
         return dataOptions.split(all, dataPath, seed);

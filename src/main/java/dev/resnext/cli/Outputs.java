@@ -14,12 +14,15 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
- * The output-path planner of the training jobs: every file a job will write is listed here and
- * checked before any work (a job that cannot write its model should fail in its first second, not
- * after the first epoch, and create nothing), and the same list is handed to {@link RunOutputs},
- * which removes a failed run's outputs.
+ * The output-path planner of the commands that write files (train, finetune, evaluate, explain):
+ * every file a command will write is listed and checked before any work (a job that cannot write its
+ * outputs should fail in its first second, not after the first epoch or the last image, and create
+ * nothing), and the same list is handed to {@link RunOutputs}, which removes a failed or
+ * interrupted (SIGINT/SIGTERM) run's outputs. The files themselves are written temp-then-rename by
+ * {@link AtomicFiles}.
  */
 final class Outputs {
     private static final Logger log = LoggerFactory.getLogger(Outputs.class);
@@ -74,17 +77,45 @@ final class Outputs {
                             + files.get(j) + "); give --out and --checkpoint-dir different names");
                 }
             }
-            if (Files.isDirectory(f)) {
-                throw new ResNeXtException(option + ": cannot write " + f + " because it is a folder");
-            }
-            try {
-                AtomicFiles.checkNameLengths(f);
-            } catch (ResNeXtException e) {
-                throw new ResNeXtException(option + ": " + e.getMessage());
-            }
+            checkFile(f, option);
         }
         checkFolder(out.getParent(), "--out");
         checkFolder(ckDir, "--checkpoint-dir");
+    }
+
+    /**
+     * Fails with one line, naming {@code option}, when any of {@code files} could not be written;
+     * creates nothing. The same checks as for a training job: no file is a folder or named twice,
+     * every name fits the file system, every folder is writable or can be created.
+     */
+    static void checkWritable(String option, List<Path> files) {
+        List<Path> abs = files.stream().map(p -> p.toAbsolutePath().normalize()).toList();
+        java.util.Set<Path> folders = new java.util.LinkedHashSet<>();
+        for (int i = 0; i < abs.size(); i++) {
+            Path f = abs.get(i);
+            for (int j = 0; j < i; j++) {
+                if (abs.get(j).equals(f) || abs.get(j).startsWith(f) || f.startsWith(abs.get(j))) {
+                    throw new ResNeXtException(option + ": " + f + " would be written twice (it is also "
+                            + abs.get(j) + ")");
+                }
+            }
+            checkFile(f, option);
+            folders.add(f.getParent());
+        }
+        for (Path d : folders) {
+            checkFolder(d, option);
+        }
+    }
+
+    private static void checkFile(Path f, String option) {
+        if (Files.isDirectory(f)) {
+            throw new ResNeXtException(option + ": cannot write " + f + " because it is a folder");
+        }
+        try {
+            AtomicFiles.checkNameLengths(f);
+        } catch (ResNeXtException e) {
+            throw new ResNeXtException(option + ": " + e.getMessage());
+        }
     }
 
     /** {@code dir} exists and is writable, or could be created (its nearest existing ancestor is a writable folder). */
@@ -125,15 +156,36 @@ final class Outputs {
         }
     }
 
-    /** Starts tracking the outputs of a run, so that a failed or interrupted run removes what it created. */
-    static RunOutputs begin(TrainingOptions o, String... phases) {
-        return RunOutputs.begin(files(o, phases), checkpoints(o, phases));
+    /** Runs a training job's {@code work} as a run that writes its model, metrics and checkpoints ({@link #writing}). */
+    static <T> T writing(TrainingOptions o, Supplier<T> work, String... phases) {
+        return writing(files(o, phases), checkpoints(o, phases), work);
+    }
+
+    /**
+     * Runs {@code work}, which writes (some of) {@code files}: first removes the temporary files a
+     * killed earlier run left beside them; then, if the work fails or the process is stopped by a
+     * signal before it ends, removes the files and folders it created, unless one of
+     * {@code resumable} exists (a checkpoint: then the outputs are a state to resume from). Files
+     * that existed before are never removed (they are replaced atomically, so each is complete).
+     */
+    static <T> T writing(List<Path> files, List<Path> resumable, Supplier<T> work) {
+        removeLeftovers(files);
+        RunOutputs outputs = RunOutputs.begin(files, resumable);
+        T result;
+        try {
+            result = work.get();
+        } catch (RuntimeException | Error e) {
+            outputs.failed();
+            throw e;
+        }
+        outputs.succeeded();
+        return result;
     }
 
     /** Removes temporary files that a killed earlier run left beside the outputs. */
-    static void removeLeftovers(TrainingOptions o, String... phases) {
+    static void removeLeftovers(List<Path> files) {
         int n = 0;
-        for (Path f : files(o, phases)) {
+        for (Path f : files) {
             n += AtomicFiles.removeLeftovers(f);
         }
         if (n > 0) {

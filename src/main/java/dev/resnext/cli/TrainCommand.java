@@ -8,7 +8,6 @@ import dev.resnext.data.ImageSet;
 import dev.resnext.data.RotationPretext;
 import dev.resnext.data.Splits;
 import dev.resnext.data.manifest.ManifestImageSet;
-import dev.resnext.io.RunOutputs;
 import dev.resnext.model.OptimizerKind;
 import dev.resnext.model.ResNeXtConfig;
 import dev.resnext.train.LearningRateSchedule;
@@ -96,16 +95,7 @@ public final class TrainCommand implements Callable<Integer> {
             return 0;
         }
         TrainingData data = dataOptions.split(all, dataPath, config.getSeed());
-        Outputs.removeLeftovers(r.options());
-        RunOutputs outputs = Outputs.begin(r.options());
-        Trainer.Result result;
-        try {
-            result = new Trainer(config, data, r.options()).run();
-            outputs.succeeded();
-        } catch (RuntimeException | Error e) {
-            outputs.failed();
-            throw e;
-        }
+        Trainer.Result result = Outputs.writing(r.options(), () -> new Trainer(config, data, r.options()).run());
         Map<String, Object> summary = summary(result);
         summary.put("workers", r.options().workers());
         if (!dataOptions.skipped.isEmpty()) {
@@ -200,78 +190,22 @@ public final class TrainCommand implements Callable<Integer> {
             return set;
         }
 
-        /** Training and validation sets, and how they were chosen. */
+        /** Training and validation sets, and how they were chosen: maps --val and --val-fraction onto {@link Splits#partition}. */
         TrainingData split(ImageSet all, Path dataPath, long seed) {
-            ImageSet trainSet = all;
-            Map<String, Object> desc = new LinkedHashMap<>();
-            desc.put("train", trainSet.name());
-            ImageSet valSet;
+            ImageSet valSet = null;
             if (val != null) {
                 Path vp = Path.of(val);
                 if (Files.exists(vp)) {
-                    valSet = open(vp, "val", trainSet.classNames());
+                    valSet = open(vp, "val", all.classNames());
                 } else if (DataSources.isNpz(dataPath) && !val.contains("/") && !val.endsWith(".npz")) {
-                    valSet = open(dataPath, val, trainSet.classNames());
+                    valSet = open(dataPath, val, all.classNames());
                 } else {
                     throw new ResNeXtException("--val: not found: " + val);
                 }
-                desc.put("val", valSet.name());
             } else if (!holdOutOnly && DataSources.isNpz(dataPath) && npzHasSplit(dataPath, "val")) {
-                valSet = open(dataPath, "val", trainSet.classNames());
-                desc.put("val", valSet.name());
-            } else if (!holdOutOnly && trainSet instanceof ManifestImageSet m && m.split("val") != null) {
-                // the manifest's official split
-                if (m.split("train") == null) {
-                    throw new ResNeXtException(m.name() + " has no 'train' rows in its split column (splits: "
-                            + m.splitNames() + ")");
-                }
-                valSet = m.split("val");
-                trainSet = m.split("train");
-                desc.put("train", trainSet.name());
-                desc.put("val", valSet.name());
-                desc.put("split", "official (split column)");
-                warnSharedGroups(trainSet, valSet);
-            } else {
-                if (trainSet instanceof ManifestImageSet m && m.split("train") != null) {
-                    trainSet = m.split("train"); // official split without val rows: hold out from its train rows
-                    desc.put("train", trainSet.name());
-                }
-                boolean byGroup = trainSet.hasGroups();
-                Splits.Split s = byGroup
-                        ? Splits.grouped(trainSet.strata(), groups(trainSet), valFraction, seed)
-                        : Splits.stratified(trainSet.strata(), valFraction, seed);
-                valSet = trainSet.subset(s.val(), trainSet.name() + " (held-out " + valFraction + ")");
-                trainSet = trainSet.subset(s.train(), trainSet.name() + " (training part)");
-                desc.put("val", byGroup ? "patient-level stratified split of the training data"
-                        : "stratified split of the training data");
-                desc.put("valFraction", valFraction);
-                desc.put("splitSeed", seed);
-                desc.put("valItems", s.val().length);
-                if (byGroup) {
-                    desc.put("valGroups", java.util.Arrays.stream(groups(valSet)).distinct().count());
-                    desc.put("trainGroups", java.util.Arrays.stream(groups(trainSet)).distinct().count());
-                }
+                valSet = open(dataPath, "val", all.classNames());
             }
-            desc.put("trainImages", trainSet.size());
-            desc.put("valImages", valSet.size());
-            desc.put("classCounts", trainSet.classCounts());
-            return new TrainingData(trainSet, valSet, trainSet.classNames(), desc);
-        }
-
-        static String[] groups(ImageSet set) {
-            String[] g = new String[set.size()];
-            for (int i = 0; i < g.length; i++) g[i] = set.group(i);
-            return g;
-        }
-
-        private static void warnSharedGroups(ImageSet train, ImageSet val) {
-            if (!train.hasGroups()) return;
-            java.util.Set<String> t = new java.util.HashSet<>(java.util.Arrays.asList(groups(train)));
-            long shared = java.util.Arrays.stream(groups(val)).distinct().filter(t::contains).count();
-            if (shared > 0) {
-                org.slf4j.LoggerFactory.getLogger(TrainCommand.class).warn("{} patients of the official validation "
-                        + "split also have training images; validation metrics will be optimistic", shared);
-            }
+            return TrainingData.of(Splits.partition(all, valSet, !holdOutOnly, valFraction, seed));
         }
 
         private static boolean npzHasSplit(Path npz, String split) {

@@ -87,6 +87,19 @@ public interface ImageSet {
         return out;
     }
 
+    /**
+     * The images of a named official split (a manifest's split column: train, val, test, ...), or
+     * null when the set has no such split.
+     */
+    default ImageSet split(String splitName) {
+        return null;
+    }
+
+    /** Names of the official splits present; empty when the set has none. */
+    default java.util.Set<String> splitNames() {
+        return java.util.Set.of();
+    }
+
     /** Number of images per class. */
     default int[] classCounts() {
         int[] counts = new int[classNames().size()];

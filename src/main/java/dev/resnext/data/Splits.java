@@ -1,16 +1,102 @@
 package dev.resnext.data;
 
+import dev.resnext.ResNeXtException;
+import org.slf4j.LoggerFactory;
+
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 /**
  * Reproducible stratified train/validation splits and K-fold partitions, per image or per group
- * (patient): with groups, all images of a group land on the same side.
+ * (patient): with groups, all images of a group land on the same side. {@link #partition} is the
+ * one place that decides a run's validation set.
  */
 public final class Splits {
     private Splits() {
+    }
+
+    /**
+     * The training and validation images of a run.
+     *
+     * @param train       images to train on
+     * @param val         images to validate on
+     * @param description where they came from (files, split, fraction, seed, counts), recorded with the model
+     */
+    public record Partition(ImageSet train, ImageSet val, Map<String, Object> description) {
+    }
+
+    /**
+     * Chooses the validation set of a run: {@code val} when one is given; else, when
+     * {@code useOfficialSplit} and {@code data} has official {@code val} rows (a manifest's split
+     * column), those against its {@code train} rows; else {@code fraction} of the data (of its
+     * official {@code train} rows when it has them) held out, stratified by {@link ImageSet#strata}
+     * and by whole groups (patients) when the data has groups, chosen with {@code seed}.
+     *
+     * @param val the validation images, or null to choose them from {@code data}
+     */
+    public static Partition partition(ImageSet data, ImageSet val, boolean useOfficialSplit, double fraction,
+                                      long seed) {
+        ImageSet train = data;
+        Map<String, Object> desc = new LinkedHashMap<>();
+        desc.put("train", train.name());
+        if (val != null) {
+            desc.put("val", val.name());
+        } else if (useOfficialSplit && data.split("val") != null) {
+            if (data.split("train") == null) {
+                throw new ResNeXtException(data.name() + " has no 'train' rows in its split column (splits: "
+                        + data.splitNames() + ")");
+            }
+            val = data.split("val");
+            train = data.split("train");
+            desc.put("train", train.name());
+            desc.put("val", val.name());
+            desc.put("split", "official (split column)");
+            warnSharedGroups(train, val);
+        } else {
+            if (data.split("train") != null) {
+                train = data.split("train"); // official split without val rows: hold out from its train rows
+                desc.put("train", train.name());
+            }
+            boolean byGroup = train.hasGroups();
+            Split s = byGroup ? grouped(train.strata(), groups(train), fraction, seed)
+                    : stratified(train.strata(), fraction, seed);
+            val = train.subset(s.val(), train.name() + " (held-out " + fraction + ")");
+            train = train.subset(s.train(), train.name() + " (training part)");
+            desc.put("val", byGroup ? "patient-level stratified split of the training data"
+                    : "stratified split of the training data");
+            desc.put("valFraction", fraction);
+            desc.put("splitSeed", seed);
+            desc.put("valItems", s.val().length);
+            if (byGroup) {
+                desc.put("valGroups", Arrays.stream(groups(val)).distinct().count());
+                desc.put("trainGroups", Arrays.stream(groups(train)).distinct().count());
+            }
+        }
+        desc.put("trainImages", train.size());
+        desc.put("valImages", val.size());
+        desc.put("classCounts", train.classCounts());
+        return new Partition(train, val, desc);
+    }
+
+    /** The group (patient) of every image of {@code set}; nulls when it has none. */
+    public static String[] groups(ImageSet set) {
+        String[] g = new String[set.size()];
+        for (int i = 0; i < g.length; i++) g[i] = set.group(i);
+        return g;
+    }
+
+    private static void warnSharedGroups(ImageSet train, ImageSet val) {
+        if (!train.hasGroups()) return;
+        java.util.Set<String> t = new java.util.HashSet<>(Arrays.asList(groups(train)));
+        long shared = Arrays.stream(groups(val)).distinct().filter(t::contains).count();
+        if (shared > 0) {
+            LoggerFactory.getLogger(Splits.class).warn("{} patients of the official validation split also have "
+                    + "training images; validation metrics will be optimistic", shared);
+        }
     }
 
     /**

@@ -4,7 +4,6 @@ import dev.resnext.format.LoadedModel;
 import dev.resnext.io.NpyFiles;
 import dev.resnext.io.TorchvisionImporter;
 import dev.resnext.model.ResNeXtConfig;
-import dev.resnext.model.VertexNames;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -60,7 +59,6 @@ public final class TorchvisionExporter {
 
     private static Map<String, INDArray> stateDict(ExportSource src) {
         ResNeXtConfig config = configuration(src);
-        int groups = config.getCardinality();
         Map<String, INDArray> out = new LinkedHashMap<>();
         for (TorchvisionImporter.Mapping m : TorchvisionImporter.mappings(config)) {
             INDArray value = switch (m.kind()) {
@@ -68,8 +66,7 @@ public final class TorchvisionExporter {
                 case TRANSPOSE -> src.param(m.vertex(), m.param()).castTo(DataType.FLOAT).transpose();
                 case GROUPED -> {
                     List<INDArray> parts = new ArrayList<>();
-                    for (int k = 0; k < groups; k++) {
-                        String conv = VertexNames.group(m.vertex(), k, groups) + ".conv3x3";
+                    for (String conv : m.vertices()) {
                         parts.add(src.param(conv, m.param()).castTo(DataType.FLOAT));
                     }
                     yield parts.size() == 1 ? parts.get(0) : Nd4j.concat(0, parts.toArray(INDArray[]::new));

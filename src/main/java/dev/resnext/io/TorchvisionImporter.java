@@ -5,8 +5,7 @@ import dev.resnext.runtime.GraphRuntime;
 import dev.resnext.ResNeXtException;
 import dev.resnext.model.ResNeXtConfig;
 import dev.resnext.model.ResNeXtGraphFactory;
-import dev.resnext.model.StemKind;
-import dev.resnext.model.VertexNames;
+import dev.resnext.model.Topology;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -83,13 +82,25 @@ public final class TorchvisionImporter {
     /**
      * One state-dict tensor and where it goes.
      *
-     * @param key    PyTorch state-dict name
-     * @param shape  PyTorch shape
-     * @param vertex DL4J layer name (for {@link Kind#GROUPED}: the block prefix {@code stageS.blockB})
-     * @param param  DL4J parameter key ("W", "b", "gamma", "beta", "mean", "var")
-     * @param kind   how the values are laid out
+     * @param key      PyTorch state-dict name
+     * @param shape    PyTorch shape
+     * @param vertices DL4J layer names: one, or for {@link Kind#GROUPED} the branch convolutions in group order
+     * @param param    DL4J parameter key ("W", "b", "gamma", "beta", "mean", "var")
+     * @param kind     how the values are laid out
      */
-    public record Mapping(String key, long[] shape, String vertex, String param, Kind kind) {
+    public record Mapping(String key, long[] shape, List<String> vertices, String param, Kind kind) {
+        public Mapping {
+            vertices = List.copyOf(vertices);
+        }
+
+        Mapping(String key, long[] shape, String vertex, String param, Kind kind) {
+            this(key, shape, List.of(vertex), param, kind);
+        }
+
+        /** The (first) DL4J layer, for messages. */
+        public String vertex() {
+            return vertices.get(0);
+        }
     }
 
     /**
@@ -109,39 +120,36 @@ public final class TorchvisionImporter {
 
     // ------------------------------------------------------------------------------------ mapping
 
-    /** Every tensor the configuration needs, in torchvision's state-dict order. */
+    /** Every tensor the configuration needs, in torchvision's state-dict order, placed on its {@link Topology}. */
     public static List<Mapping> mappings(ResNeXtConfig c) {
+        Topology topology = Topology.of(c);
         List<Mapping> m = new ArrayList<>();
-        int stem = c.getStemWidth();
-        int k = c.getStem() == StemKind.IMAGENET ? 7 : 3;
-        m.add(new Mapping("conv1.weight", shape(stem, c.getInputChannels(), k, k), VertexNames.STEM_CONV, "W",
-                Kind.COPY));
-        addBn(m, "bn1", VertexNames.STEM_BN, stem);
-        int in = stem;
-        for (int s = 0; s < c.numStages(); s++) {
-            int width = c.bottleneckWidth(s);
-            int out = c.stageOutChannels(s);
-            for (int b = 0; b < c.getStageDepths()[s]; b++) {
-                String t = "layer" + (s + 1) + "." + b + ".";
-                String p = VertexNames.block(s + 1, b);
-                int stride = b == 0 ? c.stageStride(s) : 1;
-                m.add(new Mapping(t + "conv1.weight", shape(width, in, 1, 1), p + ".conv1", "W", Kind.COPY));
-                addBn(m, t + "bn1", p + ".bn1", width);
-                m.add(new Mapping(t + "conv2.weight", shape(width, c.groupWidth(s), 3, 3), p, "W", Kind.GROUPED));
-                addBn(m, t + "bn2", p + ".bn2", width);
-                m.add(new Mapping(t + "conv3.weight", shape(out, width, 1, 1), p + ".conv3", "W", Kind.COPY));
-                addBn(m, t + "bn3", p + ".bn3", out);
-                // same rule as the graph factory and torchvision: project where the shape changes
-                if (stride != 1 || in != out) {
-                    m.add(new Mapping(t + "downsample.0.weight", shape(out, in, 1, 1), p + ".downsample.conv", "W",
-                            Kind.COPY));
-                    addBn(m, t + "downsample.1", p + ".downsample.bn", out);
-                }
-                in = out;
+        Topology.Stem stem = topology.stem();
+        m.add(new Mapping("conv1.weight", shape(stem.width(), stem.inChannels(), stem.kernel(), stem.kernel()),
+                stem.conv(), "W", Kind.COPY));
+        addBn(m, "bn1", stem.bn(), stem.width());
+        for (Topology.Block b : topology.blocks()) {
+            String t = "layer" + b.stage() + "." + b.index() + ".";
+            int width = b.width();
+            int in = b.inChannels();
+            int out = b.outChannels();
+            int k = Topology.GROUP_KERNEL;
+            m.add(new Mapping(t + "conv1.weight", shape(width, in, 1, 1), b.conv1(), "W", Kind.COPY));
+            addBn(m, t + "bn1", b.bn1(), width);
+            m.add(new Mapping(t + "conv2.weight", shape(width, b.groupWidth(), k, k), b.groupConvs(), "W",
+                    Kind.GROUPED));
+            addBn(m, t + "bn2", b.bn2(), width);
+            m.add(new Mapping(t + "conv3.weight", shape(out, width, 1, 1), b.conv3(), "W", Kind.COPY));
+            addBn(m, t + "bn3", b.bn3(), out);
+            if (b.projects()) {
+                m.add(new Mapping(t + "downsample.0.weight", shape(out, in, 1, 1), b.downsampleConv(), "W",
+                        Kind.COPY));
+                addBn(m, t + "downsample.1", b.downsampleBn(), out);
             }
         }
-        m.add(new Mapping("fc.weight", shape(c.getNumClasses(), in), VertexNames.HEAD_FC, "W", Kind.TRANSPOSE));
-        m.add(new Mapping("fc.bias", shape(c.getNumClasses()), VertexNames.HEAD_FC, "b", Kind.COPY));
+        Topology.Head head = topology.head();
+        m.add(new Mapping("fc.weight", shape(head.classes(), head.inChannels()), head.fc(), "W", Kind.TRANSPOSE));
+        m.add(new Mapping("fc.bias", shape(head.classes()), head.fc(), "b", Kind.COPY));
         return m;
     }
 
@@ -288,7 +296,6 @@ public final class TorchvisionImporter {
     public static int load(ComputationGraph graph, ResNeXtConfig config, Map<String, INDArray> stateDict,
                            String source) {
         check(config, headers(stateDict), source);
-        int groups = config.getCardinality();
         int n = 0;
         for (Mapping m : mappings(config)) {
             INDArray src = stateDict.get(m.key());
@@ -305,10 +312,10 @@ public final class TorchvisionImporter {
                     target.assign(t);
                 }
                 case GROUPED -> {
+                    int groups = m.vertices().size();
                     long gw = m.shape()[0] / groups;
                     for (int k = 0; k < groups; k++) {
-                        String conv = VertexNames.group(m.vertex(), k, groups) + ".conv3x3";
-                        INDArray target = param(graph, conv, m.param());
+                        INDArray target = param(graph, m.vertices().get(k), m.param());
                         INDArray slice = src.get(NDArrayIndex.interval(k * gw, (k + 1) * gw), NDArrayIndex.all(),
                                 NDArrayIndex.all(), NDArrayIndex.all()).castTo(target.dataType());
                         requireShape(m, target, slice.shape());

@@ -113,97 +113,79 @@ public final class ResNeXtGraphFactory {
                 .setInputTypes(InputType.convolutional(config.getInputHeight(), config.getInputWidth(),
                         config.getInputChannels()));
 
-        String x = addStem(g, config, INPUT);
-        int inChannels = config.getStemWidth();
-        for (int s = 0; s < config.numStages(); s++) {
-            for (int b = 0; b < config.getStageDepths()[s]; b++) {
-                int stride = b == 0 ? config.stageStride(s) : 1;
-                x = addBottleneck(g, config, s + 1, b, x, inChannels, stride);
-                inChannels = config.stageOutChannels(s);
-            }
+        Topology topology = Topology.of(config);
+        String x = addStem(g, config, topology.stem(), INPUT);
+        for (Topology.Block block : topology.blocks()) {
+            x = addBottleneck(g, config, block, x);
         }
-        addHead(g, config, x, inChannels);
+        addHead(g, config, topology.head(), x);
         g.setOutputs(HEAD_LOSS);
         return g;
     }
 
     /** Adds the stem after {@code input}; returns its output vertex name. */
-    public static String addStem(GraphBuilder g, ResNeXtConfig c, String input) {
-        int width = c.getStemWidth();
-        if (c.getStem() == StemKind.IMAGENET) {
-            g.addLayer(STEM_CONV, conv(7, 2, 3, width, width * 49), input);
-        } else {
-            g.addLayer(STEM_CONV, conv(3, 1, 1, width, width * 9), input);
-        }
-        g.addLayer(STEM_BN, bn(c, width), STEM_CONV);
-        g.addLayer(STEM_RELU, relu(), STEM_BN);
-        if (c.getStem() == StemKind.IMAGENET) {
+    public static String addStem(GraphBuilder g, ResNeXtConfig c, Topology.Stem stem, String input) {
+        int width = stem.width();
+        g.addLayer(stem.conv(), conv(stem.kernel(), stem.stride(), stem.padding(), width,
+                width * stem.kernel() * stem.kernel()), input);
+        g.addLayer(stem.bn(), bn(c, width), stem.conv());
+        g.addLayer(stem.relu(), relu(), stem.bn());
+        if (stem.pools()) {
             // after a ReLU, zero padding equals PyTorch's -inf padding for max pooling
-            g.addLayer(STEM_POOL, new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(3, 3).stride(2, 2)
-                    .padding(1, 1).convolutionMode(ConvolutionMode.Truncate).build(), STEM_RELU);
-            return STEM_POOL;
+            g.addLayer(stem.pool(), new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(3, 3).stride(2, 2)
+                    .padding(1, 1).convolutionMode(ConvolutionMode.Truncate).build(), stem.relu());
         }
-        return STEM_RELU;
+        return stem.output();
     }
 
     /**
      * Adds one bottleneck block (torchvision {@code Bottleneck} with groups = cardinality).
      *
-     * @param stage      1-based stage index
-     * @param block      0-based block index inside the stage
-     * @param input      input vertex name
-     * @param inChannels channels of {@code input}
-     * @param stride     stride of the 3x3 convolutions and the shortcut
+     * @param block the block's shape and vertex names
+     * @param input input vertex name
      * @return the block's output vertex name ({@code stageS.blockB.out})
      */
-    public static String addBottleneck(GraphBuilder g, ResNeXtConfig c, int stage, int block, String input,
-                                       int inChannels, int stride) {
-        int s = stage - 1;
-        String p = VertexNames.block(stage, block);
-        int width = c.bottleneckWidth(s);
-        int groupWidth = c.groupWidth(s);
-        int out = c.stageOutChannels(s);
+    public static String addBottleneck(GraphBuilder g, ResNeXtConfig c, Topology.Block block, String input) {
+        int width = block.width();
+        int groupWidth = block.groupWidth();
+        int out = block.outChannels();
+        int stride = block.stride();
 
-        g.addLayer(p + ".conv1", conv(1, 1, 0, width, width), input);
-        g.addLayer(p + ".bn1", bn(c, width), p + ".conv1");
-        g.addLayer(p + ".relu1", relu(), p + ".bn1");
+        g.addLayer(block.conv1(), conv(1, 1, 0, width, width), input);
+        g.addLayer(block.bn1(), bn(c, width), block.conv1());
+        g.addLayer(block.relu1(), relu(), block.bn1());
 
-        String[] branches = new String[c.getCardinality()];
-        for (int k = 0; k < c.getCardinality(); k++) {
-            String gp = VertexNames.group(p, k, c.getCardinality());
-            g.addVertex(gp + ".split", ChannelSlice.of(k * groupWidth, groupWidth), p + ".relu1");
+        for (int k = 0; k < block.groups(); k++) {
+            g.addVertex(block.split(k), ChannelSlice.of(k * groupWidth, groupWidth), block.relu1());
             // torchvision initialises the grouped conv with fan_out = all output channels * 3 * 3
-            g.addLayer(gp + ".conv3x3", branchConv(stride, groupWidth, width * 9), gp + ".split");
-            branches[k] = gp + ".conv3x3";
+            g.addLayer(block.groupConv(k), branchConv(stride, groupWidth, width * 9), block.split(k));
         }
-        String merged = branches[0];
-        if (branches.length > 1) {
-            g.addVertex(p + ".merge", new MergeVertex(), branches);
-            merged = p + ".merge";
+        if (block.groups() > 1) {
+            g.addVertex(block.merged(), new MergeVertex(), block.groupConvs().toArray(String[]::new));
         }
-        g.addLayer(p + ".bn2", bn(c, width), merged);
-        g.addLayer(p + ".relu2", relu(), p + ".bn2");
-        g.addLayer(p + ".conv3", conv(1, 1, 0, out, out), p + ".relu2");
+        g.addLayer(block.bn2(), bn(c, width), block.merged());
+        g.addLayer(block.relu2(), relu(), block.bn2());
+        g.addLayer(block.conv3(), conv(1, 1, 0, out, out), block.relu2());
         BatchNormalization bn3 = c.isZeroInitResidual() ? bnBuilder(c, out).gamma(0.0).build() : bn(c, out);
-        g.addLayer(p + ".bn3", bn3, p + ".conv3");
+        g.addLayer(block.bn3(), bn3, block.conv3());
 
         String shortcut = input;
-        if (stride != 1 || inChannels != out) {
-            g.addLayer(p + ".downsample.conv", conv(1, stride, 0, out, out), input);
-            g.addLayer(p + ".downsample.bn", bn(c, out), p + ".downsample.conv");
-            shortcut = p + ".downsample.bn";
+        if (block.projects()) {
+            g.addLayer(block.downsampleConv(), conv(1, stride, 0, out, out), input);
+            g.addLayer(block.downsampleBn(), bn(c, out), block.downsampleConv());
+            shortcut = block.downsampleBn();
         }
-        g.addVertex(p + ".add", new ElementWiseVertex(ElementWiseVertex.Op.Add), p + ".bn3", shortcut);
-        g.addLayer(p + ".out", relu(), p + ".add");
-        return p + ".out";
+        g.addVertex(block.add(), new ElementWiseVertex(ElementWiseVertex.Op.Add), block.bn3(), shortcut);
+        g.addLayer(block.output(), relu(), block.add());
+        return block.output();
     }
 
     /** Adds global average pooling, the classifier and its loss; returns the loss vertex name. */
-    public static String addHead(GraphBuilder g, ResNeXtConfig c, String input, int inChannels) {
-        g.addLayer(HEAD_POOL, new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), input);
-        g.addLayer(HEAD_FC, classifier(inChannels, c.getNumClasses()), HEAD_POOL);
-        g.addLayer(HEAD_LOSS, lossLayer(c.isMultiLabel(), c.getNumClasses()), HEAD_FC);
-        return HEAD_LOSS;
+    public static String addHead(GraphBuilder g, ResNeXtConfig c, Topology.Head head, String input) {
+        g.addLayer(head.pool(), new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), input);
+        g.addLayer(head.fc(), classifier(head.inChannels(), head.classes()), head.pool());
+        g.addLayer(head.loss(), lossLayer(c.isMultiLabel(), head.classes()), head.fc());
+        return head.loss();
     }
 
     /** The classifier (logits) layer: torchvision's Linear init U(+-1/sqrt(fan_in)) for the weights, zero bias. */
@@ -259,7 +241,7 @@ public final class ResNeXtGraphFactory {
 
     /** One group's 3x3 convolution (the runtime may execute a block's groups as one grouped convolution). */
     private static ConvolutionLayer branchConv(int stride, int nOut, int fanOut) {
-        return conv(3, stride, 1, nOut, fanOut);
+        return conv(Topology.GROUP_KERNEL, stride, Topology.GROUP_KERNEL / 2, nOut, fanOut);
     }
 
     private static BatchNormalization.Builder bnBuilder(ResNeXtConfig c, int channels) {

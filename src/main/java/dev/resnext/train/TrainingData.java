@@ -10,6 +10,11 @@ import java.util.Map;
  * they came from (files, split seed and fraction) that is recorded with the model.
  */
 public record TrainingData(ImageSet train, ImageSet val, List<String> labels, Map<String, Object> description) {
+    /** The data of a run from its chosen partition; the labels are the training set's class names. */
+    public static TrainingData of(dev.resnext.data.Splits.Partition p) {
+        return new TrainingData(p.train(), p.val(), p.train().classNames(), p.description());
+    }
+
     public TrainingData {
         if (train.size() == 0) {
             throw new dev.resnext.ResNeXtException("the training set is empty: " + train.name());

@@ -11,6 +11,7 @@ import dev.resnext.runtime.GraphRuntime;
 import dev.resnext.model.InputShape;
 import dev.resnext.model.ResNeXtConfig;
 import dev.resnext.model.ResNeXtGraphFactory;
+import dev.resnext.model.Topology;
 import dev.resnext.model.VertexNames;
 import dev.resnext.train.MetricsFiles;
 import dev.resnext.train.Trainer;
@@ -19,8 +20,6 @@ import dev.resnext.train.TrainingOptions;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
-import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
-import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -60,8 +59,7 @@ public final class FeatureCache {
 
         ResNeXtConfig headConfig = child.toBuilder().input(1, 1, dim).build();
         ComputationGraph head = headGraph(headConfig, dim);
-        head.getLayer(VertexNames.HEAD_FC).setParam("W", graph.getLayer(VertexNames.HEAD_FC).getParam("W").dup());
-        head.getLayer(VertexNames.HEAD_FC).setParam("b", graph.getLayer(VertexNames.HEAD_FC).getParam("b").dup());
+        FineTuning.copyHead(graph, head);
         float[] zeros = new float[dim];
         float[] ones = new float[dim];
         java.util.Arrays.fill(ones, 1f);
@@ -72,8 +70,7 @@ public final class FeatureCache {
                 provenance).run();
 
         ComputationGraph best = ModelZip.load(r.bestModel()).graph();
-        graph.getLayer(VertexNames.HEAD_FC).setParam("W", best.getLayer(VertexNames.HEAD_FC).getParam("W").dup());
-        graph.getLayer(VertexNames.HEAD_FC).setParam("b", best.getLayer(VertexNames.HEAD_FC).getParam("b").dup());
+        FineTuning.copyHead(best, graph);
         Map<String, Object> training = new LinkedHashMap<>();
         training.put("epochs", r.epochsCompleted());
         training.put("bestEpoch", r.bestEpoch());
@@ -100,14 +97,9 @@ public final class FeatureCache {
         ComputationGraphConfiguration.GraphBuilder g = new NeuralNetConfiguration.Builder().seed(c.getSeed())
                 .dataType(ResNeXtGraphFactory.dataType(c.getDataType())).updater(ResNeXtGraphFactory.updater(c))
                 .weightDecay(c.getWeightDecay(), true)
-                .graphBuilder().addInputs(VertexNames.INPUT).setInputTypes(InputType.convolutional(1, 1, dim))
-                .addLayer(VertexNames.HEAD_POOL, new GlobalPoolingLayer.Builder(PoolingType.AVG).build(),
-                        VertexNames.INPUT)
-                .addLayer(VertexNames.HEAD_FC, ResNeXtGraphFactory.classifier(dim, c.getNumClasses()),
-                        VertexNames.HEAD_POOL)
-                .addLayer(VertexNames.HEAD_LOSS, ResNeXtGraphFactory.lossLayer(c.isMultiLabel(), c.getNumClasses()),
-                        VertexNames.HEAD_FC)
-                .setOutputs(VertexNames.HEAD_LOSS);
+                .graphBuilder().addInputs(VertexNames.INPUT).setInputTypes(InputType.convolutional(1, 1, dim));
+        // the same pooling, classifier and loss as the full network's head, so that its weights fit both
+        g.setOutputs(ResNeXtGraphFactory.addHead(g, c, new Topology.Head(dim, c.getNumClasses()), VertexNames.INPUT));
         return GraphRuntime.create(ResNeXtGraphFactory.finish(g));
     }
 

@@ -94,6 +94,18 @@ public final class FineTuning {
         return graph;
     }
 
+    /**
+     * Copies the classifier's weights and bias ({@code head.fc}) from one graph to another (the one
+     * place that knows which parameters a head has); the backbones may differ.
+     */
+    public static void copyHead(ComputationGraph from, ComputationGraph to) {
+        var source = from.getLayer(VertexNames.HEAD_FC);
+        var target = to.getLayer(VertexNames.HEAD_FC);
+        for (String param : List.of("W", "b")) {
+            target.setParam(param, source.getParam(param).dup());
+        }
+    }
+
     /** Names of the vertices whose layers are frozen in {@code graph}. */
     public static List<String> frozenLayers(ComputationGraph graph) {
         List<String> names = new ArrayList<>();

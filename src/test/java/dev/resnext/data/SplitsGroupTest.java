@@ -84,4 +84,27 @@ class SplitsGroupTest {
                 () -> Splits.groupKFold(labels, g.toArray(String[]::new), 13, 1, List.of("a", "b", "rare")));
         assertTrue(e.getMessage().contains("class 'rare' has only 12"), e.getMessage());
     }
+
+    /** The one validation-split function: a given set, the official split, or a stratified hold-out. */
+    @Test
+    void partitionChoosesTheValidationSetOnce() {
+        ImageSet all = SyntheticShapes.inMemory(10, 8, 1);
+        ImageSet given = SyntheticShapes.inMemory(2, 8, 2);
+        Splits.Partition p = Splits.partition(all, given, true, 0.2, 3);
+        assertEquals(all, p.train());
+        assertEquals(given, p.val());
+        assertEquals(8, p.description().get("valImages"));
+
+        Splits.Partition held = Splits.partition(all, null, true, 0.2, 3);
+        assertEquals(32, held.train().size());
+        assertEquals(8, held.val().size());
+        assertEquals(List.of(8, 8, 8, 8), java.util.Arrays.stream(held.train().classCounts()).boxed().toList());
+        assertEquals(0.2, held.description().get("valFraction"));
+        assertEquals(3L, held.description().get("splitSeed"));
+        // the same inputs give the same split
+        Splits.Partition again = Splits.partition(all, null, true, 0.2, 3);
+        for (int i = 0; i < held.val().size(); i++) {
+            assertEquals(held.val().describe(i), again.val().describe(i));
+        }
+    }
 }

@@ -425,11 +425,13 @@ public final class ManifestImageSet implements ImageSet {
     }
 
     /** Split names present (train, val, test, ...), or empty without a split column. */
+    @Override
     public Set<String> splitNames() {
         return splits == null ? Set.of() : new TreeSet<>(Arrays.asList(splits));
     }
 
     /** The rows of one official split (val also matches valid/validation), or null when it has none. */
+    @Override
     public ImageSet split(String splitName) {
         if (splits == null) return null;
         String s = canonicalSplit(splitName.trim().toLowerCase(Locale.ROOT));

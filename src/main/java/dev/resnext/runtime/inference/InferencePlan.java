@@ -1,6 +1,7 @@
 package dev.resnext.runtime.inference;
 
 import dev.resnext.backend.OneDnn;
+import dev.resnext.backend.OneDnnGroupedConvolution;
 import dev.resnext.model.VertexNames;
 import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.convolution_forward;
@@ -547,13 +548,13 @@ public final class InferencePlan implements AutoCloseable {
 
         /** A fused convolution step; {@code sum}: accumulate onto that activation (in its buffer). */
         private Act conv(Conv c, Act src, long[] shape, Act sum, boolean relu) {
-            long oh = (shape[2] + 2L * c.ph() - ((long) (c.kh() - 1) * c.dh() + 1)) / c.sh() + 1;
-            long ow = (shape[3] + 2L * c.pw() - ((long) (c.kw() - 1) * c.dw() + 1)) / c.sw() + 1;
-            long[] dstDims = {shape[0], c.outChannels(), oh, ow};
+            OneDnnGroupedConvolution.Geometry g = OneDnnGroupedConvolution.Geometry.of(
+                    new long[] {shape[0], c.inChannels(), shape[2], shape[3]}, c.outChannels(), c.groups(), c.kh(),
+                    c.kw(), c.sh(), c.sw(), c.ph(), c.pw(), c.dh(), c.dw());
+            long[] dstDims = g.dstDims();
             long[] wDims = c.groups() == 1 ? new long[] {c.outChannels(), c.inChannels(), c.kh(), c.kw()}
-                    : new long[] {c.groups(), c.outChannels() / c.groups(), c.inChannels() / c.groups(), c.kh(), c.kw()};
-            long[] padR = {(oh - 1) * c.sh() + (long) (c.kh() - 1) * c.dh() + 1 - shape[2] - c.ph(),
-                    (ow - 1) * c.sw() + (long) (c.kw() - 1) * c.dw() + 1 - shape[3] - c.pw()};
+                    : g.weightDims();
+            long[] padR = g.padRight();
             memory.desc biasDesc = new memory.desc(new long[] {c.outChannels()}, memory.data_type.f32,
                     memory.format_tag.x);
             // oneDNN chooses each step's layouts; a reorder goes in only where a convolution has no

@@ -68,11 +68,8 @@ public class OneDnnConvolutionImpl extends ConvolutionLayer {
         int[] s = c.getStride();
         int[] p = c.getPadding();
         int[] d = c.getDilation();
-        long outC = c.getNOut() * (long) groups;
-        long oh = (in[2] + 2L * p[0] - ((long) (k[0] - 1) * d[0] + 1)) / s[0] + 1;
-        long ow = (in[3] + 2L * p[1] - ((long) (k[1] - 1) * d[1] + 1)) / s[1] + 1;
-        return new OneDnnGroupedConvolution.Geometry(in[0], in[1], in[2], in[3], outC, oh, ow, groups,
-                k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1]);
+        return OneDnnGroupedConvolution.Geometry.of(in, c.getNOut() * (long) groups, groups, k[0], k[1], s[0], s[1],
+                p[0], p[1], d[0], d[1]);
     }
 
     @Override
