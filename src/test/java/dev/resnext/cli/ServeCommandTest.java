@@ -57,6 +57,8 @@ class ServeCommandTest {
                 "unknown precision 'fp16'");
         CliRunner.assertOneLineError(CliRunner.run("predict", "--model", zip.toString(), "--precision", "int8",
                 zip.toString()), "unknown precision 'int8'");
+        CliRunner.assertOneLineError(CliRunner.run("evaluate", "--model", zip.toString(), "--data",
+                dir.toString(), "--precision", "fp8"), "unknown precision 'fp8'");
         Path empty = Files.writeString(dir.resolve("empty.token"), "  \n");
         CliRunner.assertOneLineError(CliRunner.run("serve", "--model", zip.toString(), "--token-file", empty.toString()),
                 "is empty");
