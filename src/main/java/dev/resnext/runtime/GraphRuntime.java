@@ -194,6 +194,30 @@ public final class GraphRuntime {
             }
             return plan;
         }
+
+        synchronized void close() {
+            if (plan != null) {
+                plan.close();
+                plan = null;
+            }
+            unsupported = true;
+        }
+    }
+
+    /**
+     * Frees what the runtime holds for {@code graph} beyond the graph itself (its compiled inference
+     * plans: native primitives and weights), when a program drops a graph it ran for inference and
+     * should not wait for the garbage collector (a server replacing its model). Inference on the
+     * graph afterwards runs on the graph itself.
+     */
+    public static void release(ComputationGraph graph) {
+        PlanHolder h;
+        synchronized (PLANS) {
+            h = PLANS.remove(graph.getVertices());
+        }
+        if (h != null) {
+            h.close();
+        }
     }
 
     private static InferencePlan plan(ComputationGraph graph) {

@@ -87,10 +87,18 @@ final class BatchQueue implements AutoCloseable {
     private final BlockingQueue<Task> queue;
     private final ServeMetrics metrics;
     private final Thread worker;
+    private final Runnable afterStop;
     private volatile boolean closing;
 
     BatchQueue(Network network, int maxBatch, long maxWaitNanos, int capacity, ServeMetrics metrics,
                String name) {
+        this(network, maxBatch, maxWaitNanos, capacity, metrics, name, () -> { });
+    }
+
+    /** @param afterStop run on the worker thread when it ends (frees what the network holds) */
+    BatchQueue(Network network, int maxBatch, long maxWaitNanos, int capacity, ServeMetrics metrics,
+               String name, Runnable afterStop) {
+        this.afterStop = afterStop;
         this.network = network;
         this.maxBatch = maxBatch;
         this.maxWaitNanos = maxWaitNanos;
@@ -177,6 +185,11 @@ final class BatchQueue implements AutoCloseable {
             if (Thread.currentThread().isInterrupted()) break;
         }
         failRemaining();
+        try {
+            afterStop.run();
+        } catch (RuntimeException e) {
+            log.warn("releasing the model: {}", e.toString());
+        }
     }
 
     private void runExclusive(Exclusive x) {

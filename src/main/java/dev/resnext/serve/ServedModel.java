@@ -55,7 +55,8 @@ final class ServedModel {
         }
         this.gradCam = cam;
         this.gradCamProblem = problem;
-        this.queue = new BatchQueue(BatchQueue.Network.of(classifier, maxBatch), maxBatch, maxWaitNanos, capacity, metrics, Integer.toString(generation));
+        this.queue = new BatchQueue(BatchQueue.Network.of(classifier, maxBatch), maxBatch, maxWaitNanos, capacity,
+                metrics, Integer.toString(generation), () -> GraphRuntime.release(model.graph()));
         this.loadSeconds = loadSeconds;
         this.loadedAt = Instant.now();
     }

@@ -91,6 +91,19 @@ class InferencePlanTest {
     }
 
     @Test
+    void releaseFreesThePlanAndTheGraphRunsItself() {
+        ResNeXtConfig c = small("small");
+        ComputationGraph g = graph(c, 7);
+        GraphRuntime.prepare(g, GraphRuntime.Mode.INFERENCE);
+        INDArray x = Nd4j.randn(DataType.FLOAT, 2, 3, c.getInputHeight(), c.getInputWidth());
+        INDArray planned = GraphRuntime.output(g, x.dup());
+        assertTrue(GraphRuntime.hasInferencePlan(g));
+        GraphRuntime.release(g);
+        assertTrue(!GraphRuntime.hasInferencePlan(g), "released");
+        assertClose(planned, GraphRuntime.output(g, x.dup()), "after release");
+    }
+
+    @Test
     void planFollowsTheGraphWhenItTrains() {
         ResNeXtConfig c = small("small");
         ComputationGraph g = graph(c, 5);
