@@ -49,7 +49,7 @@ public final class EvaluateCommand implements Callable<Integer> {
     List<Path> compare;
 
     @Option(names = "--bootstrap", paramLabel = "N",
-            description = "Resamples for the 95% percentile intervals of every metric (default: 1000 for sets of "
+            description = "Resamples for the 95%% percentile intervals of every metric (default: 1000 for sets of "
                     + "fewer than 50,000 images, else 0; 0 = no intervals).")
     Integer bootstrap;
 

@@ -72,6 +72,23 @@ class ServeCommandTest {
     }
 
     @Test
+    void everyCommandsHelpFormatsCleanly() {
+        java.io.PrintStream oldErr = System.err;
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(err, true));
+        try {
+            for (String command : Main.commandLine().getSubcommands().keySet()) {
+                CliRunner.Result r = CliRunner.run(command, "--help");
+                assertEquals(0, r.code(), command);
+                assertFalse(r.out().contains("Could not format"), command + ": " + r.out());
+            }
+        } finally {
+            System.setErr(oldErr);
+        }
+        assertFalse(err.toString().contains("picocli WARN"), err.toString());
+    }
+
+    @Test
     void sigtermFinishesTheRequestInFlightThenExits() throws Exception {
         Path log = dir.resolve("serve.log");
         // a long batching wait keeps the request in flight when SIGTERM arrives
