@@ -97,55 +97,56 @@ public final class ExportCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--opset must be "
                     + OnnxExportOptions.MIN_OPSET + " to " + OnnxExportOptions.MAX_OPSET + ", was " + op);
         }
-        if (Files.isDirectory(out)) {
-            throw new ResNeXtException("--out " + out + " is a folder; give the file name");
-        }
-        // the metadata first (no ND4J): a file that is not a model zip is refused quickly
-        ModelZip.readMetadata(modelZip);
-        backend.initialize();
-        LoadedModel model = ModelZip.load(modelZip);
-        long t0 = System.nanoTime();
-        Map<String, Object> report = new LinkedHashMap<>();
-        report.put("out", out.toString());
-        report.put("format", format.name());
-        String text;
-        if (format == Format.onnx) {
-            OnnxExporter.Result r = OnnxExporter.export(model,
-                    new OnnxExportOptions(op, dynamicBatch, includePreprocessing, keepBranches, keepBatchNorm), out);
-            report.put("opset", r.opset());
-            report.put("bytes", r.bytes());
-            report.put("input", r.inputShape());
-            report.put("classes", r.classes());
-            report.put("operators", r.operators());
-            report.put("weights", r.weights());
-            report.put("metadataKeys", r.metadata().keySet());
-            int nodes = r.operators().values().stream().mapToInt(Integer::intValue).sum();
-            text = String.format(Locale.ROOT, "wrote %s (ONNX opset %d, %d nodes: %s; %,d weights, %.1f MB)%n"
-                            + "input '%s' %s float32%s, outputs '%s' and '%s' [%s, %d]",
-                    out, r.opset(), nodes, r.operators(), r.weights(), r.bytes() / 1e6, OnnxExporter.INPUT,
-                    Arrays.toString(r.inputShape()).replace("-1", OnnxExporter.BATCH_AXIS),
-                    includePreprocessing ? " in [0, 1] (standardised in the graph)" : ", standardised",
-                    OnnxExporter.LOGITS, OnnxExporter.PROBABILITIES,
-                    dynamicBatch ? OnnxExporter.BATCH_AXIS : "1", r.classes());
-        } else {
-            TorchvisionExporter.Result r = TorchvisionExporter.export(model, out);
-            report.put("tensors", r.tensors());
-            report.put("values", r.values());
-            report.put("config", r.config().getName());
-            text = String.format(Locale.ROOT, "wrote %s (%d tensors, %,d values, torchvision names) for %s%n"
-                            + "PyTorch: scripts/npz-to-torchvision.py --npz %s --config <metadata.json or "
-                            + "configuration JSON> --out model.pt (or --arch for torchvision's presets)",
-                    out, r.tensors(), r.values(), r.config(), out);
-        }
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        report.put("seconds", Math.round(seconds * 100) / 100.0);
-        PrintWriter o = spec.commandLine().getOut();
-        if (json) {
-            o.println(Json.write(report));
-        } else {
-            o.println(text);
-        }
-        o.flush();
-        return 0;
+        Outputs.checkWritable("--out", List.of(out));
+        // a failed run removes what it created (a folder made for the file); the file itself is written atomically
+        return Outputs.writing(List.of(out), List.of(), () -> {
+            // the metadata first (no ND4J): a file that is not a model zip is refused quickly
+            ModelZip.readMetadata(modelZip);
+            backend.initialize();
+            LoadedModel model = ModelZip.load(modelZip);
+            long t0 = System.nanoTime();
+            Map<String, Object> report = new LinkedHashMap<>();
+            report.put("out", out.toString());
+            report.put("format", format.name());
+            String text;
+            if (format == Format.onnx) {
+                OnnxExporter.Result r = OnnxExporter.export(model,
+                        new OnnxExportOptions(op, dynamicBatch, includePreprocessing, keepBranches, keepBatchNorm), out);
+                report.put("opset", r.opset());
+                report.put("bytes", r.bytes());
+                report.put("input", r.inputShape());
+                report.put("classes", r.classes());
+                report.put("operators", r.operators());
+                report.put("weights", r.weights());
+                report.put("metadataKeys", r.metadata().keySet());
+                int nodes = r.operators().values().stream().mapToInt(Integer::intValue).sum();
+                text = String.format(Locale.ROOT, "wrote %s (ONNX opset %d, %d nodes: %s; %,d weights, %.1f MB)%n"
+                                + "input '%s' %s float32%s, outputs '%s' and '%s' [%s, %d]",
+                        out, r.opset(), nodes, r.operators(), r.weights(), r.bytes() / 1e6, OnnxExporter.INPUT,
+                        Arrays.toString(r.inputShape()).replace("-1", OnnxExporter.BATCH_AXIS),
+                        includePreprocessing ? " in [0, 1] (standardised in the graph)" : ", standardised",
+                        OnnxExporter.LOGITS, OnnxExporter.PROBABILITIES,
+                        dynamicBatch ? OnnxExporter.BATCH_AXIS : "1", r.classes());
+            } else {
+                TorchvisionExporter.Result r = TorchvisionExporter.export(model, out);
+                report.put("tensors", r.tensors());
+                report.put("values", r.values());
+                report.put("config", r.config().getName());
+                text = String.format(Locale.ROOT, "wrote %s (%d tensors, %,d values, torchvision names) for %s%n"
+                                + "PyTorch: scripts/npz-to-torchvision.py --npz %s --config <metadata.json or "
+                                + "configuration JSON> --out model.pt (or --arch for torchvision's presets)",
+                        out, r.tensors(), r.values(), r.config(), out);
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            report.put("seconds", Math.round(seconds * 100) / 100.0);
+            PrintWriter o = spec.commandLine().getOut();
+            if (json) {
+                o.println(Json.write(report));
+            } else {
+                o.println(text);
+            }
+            o.flush();
+            return 0;
+        });
     }
 }

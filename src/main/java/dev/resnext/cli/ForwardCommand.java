@@ -69,60 +69,61 @@ public final class ForwardCommand implements Callable<Integer> {
         if (batch < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--batch must be positive, was " + batch);
         }
-        if (Files.isDirectory(output)) {
-            throw new ResNeXtException("--output " + output + " is a folder; give the .npy file name");
-        }
-        // Cheap checks first (metadata and array header, no ND4J), so that a wrong input fails in one line.
-        ModelMetadata meta = ModelZip.readMetadata(modelZip);
-        ResNeXtConfig config = meta.config();
-        if (config == null) {
-            throw new ResNeXtException(modelZip + " has no model configuration in its metadata");
-        }
-        NpyFiles.Header header = NpyFiles.readNpyHeader(input);
-        String mismatch = GraphOutputs.inputMismatch(config, header.shape());
-        if (mismatch != null) {
-            throw new ResNeXtException("--input " + input.getFileName() + " has " + mismatch);
-        }
-        if (!header.isFloating()) {
-            throw new ResNeXtException("--input " + input.getFileName() + " has type " + header.dtype()
-                    + "; a float32 or float64 array is needed");
-        }
-
-        backend.initialize();
-        LoadedModel loaded = ModelZip.load(modelZip);
-        String name = vertex != null ? vertex : VertexNames.HEAD_FC;
-        if (loaded.graph().getVertex(name) == null) {
-            throw new ResNeXtException("--vertex: the model has no vertex '" + name + "'");
-        }
-        INDArray x = NpyFiles.readNpy(input);
-        long t0 = System.nanoTime();
-        INDArray result = GraphOutputs.activations(loaded.graph(), x, List.of(name), batch).get(name);
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        NpyFiles.writeNpy(output, result);
-        if (loaded.normalizer() != null) {
-            // forward compares raw graphs; say so instead of silently skipping what predict would do
-            System.err.println("note: the model carries an input normaliser, which forward does not apply");
-        }
-
-        PrintWriter o = spec.commandLine().getOut();
-        if (json) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("output", output.toString());
-            m.put("vertex", name);
-            m.put("inputShape", header.shape());
-            m.put("outputShape", result.shape());
-            if (name.equals(VertexNames.HEAD_FC)) {
-                m.put("argmax", argmax(result));
+        Outputs.checkWritable("--output", List.of(output));
+        // a failed run removes what it created (a folder made for the file); the file itself is written atomically
+        return Outputs.writing(List.of(output), List.of(), () -> {
+            // Cheap checks first (metadata and array header, no ND4J), so that a wrong input fails in one line.
+            ModelMetadata meta = ModelZip.readMetadata(modelZip);
+            ResNeXtConfig config = meta.config();
+            if (config == null) {
+                throw new ResNeXtException(modelZip + " has no model configuration in its metadata");
             }
-            m.put("seconds", Math.round(seconds * 1000) / 1000.0);
-            o.println(Json.write(m));
-        } else {
-            o.printf(Locale.ROOT, "wrote %s %s (%s of %d examples, %.2f s)%n", output,
-                    Arrays.toString(result.shape()), name.equals(VertexNames.HEAD_FC) ? "logits" : name,
-                    header.shape()[0], seconds);
-        }
-        o.flush();
-        return 0;
+            NpyFiles.Header header = NpyFiles.readNpyHeader(input);
+            String mismatch = GraphOutputs.inputMismatch(config, header.shape());
+            if (mismatch != null) {
+                throw new ResNeXtException("--input " + input.getFileName() + " has " + mismatch);
+            }
+            if (!header.isFloating()) {
+                throw new ResNeXtException("--input " + input.getFileName() + " has type " + header.dtype()
+                        + "; a float32 or float64 array is needed");
+            }
+
+            backend.initialize();
+            LoadedModel loaded = ModelZip.load(modelZip);
+            String name = vertex != null ? vertex : VertexNames.HEAD_FC;
+            if (loaded.graph().getVertex(name) == null) {
+                throw new ResNeXtException("--vertex: the model has no vertex '" + name + "'");
+            }
+            INDArray x = NpyFiles.readNpy(input);
+            long t0 = System.nanoTime();
+            INDArray result = GraphOutputs.activations(loaded.graph(), x, List.of(name), batch).get(name);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            NpyFiles.writeNpy(output, result);
+            if (loaded.normalizer() != null) {
+                // forward compares raw graphs; say so instead of silently skipping what predict would do
+                System.err.println("note: the model carries an input normaliser, which forward does not apply");
+            }
+
+            PrintWriter o = spec.commandLine().getOut();
+            if (json) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("output", output.toString());
+                m.put("vertex", name);
+                m.put("inputShape", header.shape());
+                m.put("outputShape", result.shape());
+                if (name.equals(VertexNames.HEAD_FC)) {
+                    m.put("argmax", argmax(result));
+                }
+                m.put("seconds", Math.round(seconds * 1000) / 1000.0);
+                o.println(Json.write(m));
+            } else {
+                o.printf(Locale.ROOT, "wrote %s %s (%s of %d examples, %.2f s)%n", output,
+                        Arrays.toString(result.shape()), name.equals(VertexNames.HEAD_FC) ? "logits" : name,
+                        header.shape()[0], seconds);
+            }
+            o.flush();
+            return 0;
+        });
     }
 
     private static long[] argmax(INDArray logits) {

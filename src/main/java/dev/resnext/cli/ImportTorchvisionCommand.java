@@ -67,45 +67,46 @@ public final class ImportTorchvisionCommand implements Callable<Integer> {
         }
         ResNeXtConfig config = model.resolve(null);
         List<String> labels = readLabels(config.getNumClasses());
-        if (Files.isDirectory(out)) {
-            throw new ResNeXtException("--out " + out + " is a folder; give the zip's file name");
-        }
-        // Check names and shapes from the file's headers before ND4J loads, so that a wrong file is
-        // refused in one line and quickly, even for a full-size network.
-        checkHeaders(config);
+        Outputs.checkWritable("--out", List.of(out));
+        // a failed run removes what it created (a folder made for the file); the file itself is written atomically
+        return Outputs.writing(List.of(out), List.of(), () -> {
+            // Check names and shapes from the file's headers before ND4J loads, so that a wrong file is
+            // refused in one line and quickly, even for a full-size network.
+            checkHeaders(config);
 
-        BackendInfo info = backend.initialize();
-        long t0 = System.nanoTime();
-        TorchvisionImporter.ImportResult result = TorchvisionImporter.importFile(weights, config);
-        Map<String, Object> preprocessing = config.getInputChannels() == 3
-                ? TorchvisionImporter.TORCHVISION_PREPROCESSING : Map.of("layout", "NCHW");
-        ModelMetadata metadata = ModelMetadata.create(config, labels, preprocessing, result.provenance(), Map.of());
-        ModelZip.save(out, result.graph(), metadata, null, false);
-        double seconds = (System.nanoTime() - t0) / 1e9;
+            BackendInfo info = backend.initialize();
+            long t0 = System.nanoTime();
+            TorchvisionImporter.ImportResult result = TorchvisionImporter.importFile(weights, config);
+            Map<String, Object> preprocessing = config.getInputChannels() == 3
+                    ? TorchvisionImporter.TORCHVISION_PREPROCESSING : Map.of("layout", "NCHW");
+            ModelMetadata metadata = ModelMetadata.create(config, labels, preprocessing, result.provenance(), Map.of());
+            ModelZip.save(out, result.graph(), metadata, null, false);
+            double seconds = (System.nanoTime() - t0) / 1e9;
 
-        PrintWriter o = spec.commandLine().getOut();
-        if (json) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("out", out.toString());
-            m.put("model", config.getName());
-            m.put("input", config.inputSpec());
-            m.put("classes", config.getNumClasses());
-            m.put("tensors", result.tensors());
-            m.put("ignoredTensors", result.ignored().size());
-            m.put("values", result.graph().numParams()); // trainable parameters plus BN running statistics
-            m.put("sha256", result.provenance().get("sha256"));
-            m.put("seconds", Math.round(seconds * 100) / 100.0);
-            m.put("backend", info.backend());
-            o.println(Json.write(m));
-        } else {
-            o.printf(Locale.ROOT, "imported %d tensors (%,d values incl. BN running statistics) from %s into %s%s%n",
-                    result.tensors(), result.graph().numParams(), weights.getFileName(), config,
-                    result.ignored().isEmpty() ? "" : "; ignored " + result.ignored().size()
-                            + " num_batches_tracked counters");
-            o.printf(Locale.ROOT, "wrote %s (%.1f s)%n", out, seconds);
-        }
-        o.flush();
-        return 0;
+            PrintWriter o = spec.commandLine().getOut();
+            if (json) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("out", out.toString());
+                m.put("model", config.getName());
+                m.put("input", config.inputSpec());
+                m.put("classes", config.getNumClasses());
+                m.put("tensors", result.tensors());
+                m.put("ignoredTensors", result.ignored().size());
+                m.put("values", result.graph().numParams()); // trainable parameters plus BN running statistics
+                m.put("sha256", result.provenance().get("sha256"));
+                m.put("seconds", Math.round(seconds * 100) / 100.0);
+                m.put("backend", info.backend());
+                o.println(Json.write(m));
+            } else {
+                o.printf(Locale.ROOT, "imported %d tensors (%,d values incl. BN running statistics) from %s into %s%s%n",
+                        result.tensors(), result.graph().numParams(), weights.getFileName(), config,
+                        result.ignored().isEmpty() ? "" : "; ignored " + result.ignored().size()
+                                + " num_batches_tracked counters");
+                o.printf(Locale.ROOT, "wrote %s (%.1f s)%n", out, seconds);
+            }
+            o.flush();
+            return 0;
+        });
     }
 
     private void checkHeaders(ResNeXtConfig config) {

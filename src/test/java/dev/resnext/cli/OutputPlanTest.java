@@ -202,4 +202,37 @@ class OutputPlanTest {
             }
         }
     }
+
+    /** forward, export, import-torchvision and calibrate: their one output is checked before any work too. */
+    @Test
+    void singleFileCommandsCheckTheirOutputBeforeAnyWork() throws IOException {
+        String missing = dir.resolve("missing.zip").toString();
+        Path folder = Files.createDirectories(fresh());
+        Path file = Files.writeString(fresh(), "a file");
+        Path longName = fresh().resolve("f".repeat(300) + ".zip");
+        Path input = Files.writeString(fresh(), "not read");
+        for (Path bad : List.of(folder, file.resolve("x.out"), longName)) {
+            String expected = bad == folder ? "is a folder" : bad == longName ? "too long" : "is a file";
+            Path created = bad == longName ? longName.getParent() : null;
+            refusedBeforeAnyWork(expected, created, "forward", "--model", missing, "--input", input.toString(),
+                    "--output", bad.toString());
+            refusedBeforeAnyWork(expected, created, "export", "--model", missing, "--format", "onnx", "--out",
+                    bad.toString());
+            refusedBeforeAnyWork(expected, created, "import-torchvision", "--model", "tiny", "--weights",
+                    input.toString(), "--out", bad.toString());
+            refusedBeforeAnyWork(expected, created, "calibrate", "--model", missing, "--data", data.toString(),
+                    "--out", bad.toString());
+        }
+    }
+
+    @Test
+    void aFailedSingleFileCommandRemovesTheFolderItCreated() throws IOException {
+        Path out = fresh().resolve("deeper").resolve("logits.npy");
+        Path input = Files.writeString(fresh(), "not an npy file");
+        CliRunner.Result r = CliRunner.run("forward", "--model", model.toString(), "--input", input.toString(),
+                "--output", out.toString());
+        assertNotEquals(0, r.code(), r.err());
+        assertFalse(Files.exists(out.getParent().getParent()), "the folders made for the output are gone");
+        assertEquals(0, ExitCleanup.pending());
+    }
 }
