@@ -84,9 +84,10 @@ final class ScoreJob {
         Broadcast<byte[]> model = sc.broadcast(zip);
         Broadcast<SerializableWritable<Configuration>> conf = sc.broadcast(new SerializableWritable<>(hconf));
         LongAccumulator unreadable = sc.sc().longAccumulator("unreadable");
+        LongAccumulator busyNanos = sc.sc().longAccumulator("scoring nanoseconds");
         JavaRDD<Row> rows = sc.parallelize(files, parts)
                 .mapPartitions(new ScorePartition(model, conf, sha, md.config().getName(), s.batch(),
-                        s.skipUnreadable(), unreadable));
+                        s.skipUnreadable(), unreadable, busyNanos));
         SparkSession spark = SparkSession.builder().sparkContext(sc.sc()).getOrCreate();
         Dataset<Row> df = spark.createDataFrame(rows, SCHEMA);
         if (s.csvOut() != null) {
@@ -125,6 +126,10 @@ final class ScoreJob {
         summary.put("executors", sc.sc().getExecutorMemoryStatus().size() - (sc.master().startsWith("local") ? 0 : 1));
         summary.put("seconds", secs);
         summary.put("images_per_second", files.size() / secs);
+        // per executor core, from the tasks' own time (reading, decoding, forward passes; no start-up):
+        // what one more core adds on a cluster (re-run tasks count twice, so it reads low after a loss)
+        double busy = busyNanos.value() / 1e9;
+        summary.put("images_per_second_per_core", busy > 0 ? files.size() / busy : Double.NaN);
         summary.put("out", s.out());
         if (s.csvOut() != null) summary.put("csv", s.csvOut());
         log.info(String.format(Locale.ROOT, "scored %d images in %.1f s (%.1f img/s): %d rows, %d with errors -> %s",
@@ -175,9 +180,11 @@ final class ScoreJob {
         private final int batch;
         private final boolean skipUnreadable;
         private final LongAccumulator unreadable;
+        private final LongAccumulator busyNanos;
 
         ScorePartition(Broadcast<byte[]> model, Broadcast<SerializableWritable<Configuration>> conf, String sha,
-                       String name, int batch, boolean skipUnreadable, LongAccumulator unreadable) {
+                       String name, int batch, boolean skipUnreadable, LongAccumulator unreadable,
+                       LongAccumulator busyNanos) {
             this.model = model;
             this.conf = conf;
             this.sha = sha;
@@ -185,18 +192,19 @@ final class ScoreJob {
             this.batch = batch;
             this.skipUnreadable = skipUnreadable;
             this.unreadable = unreadable;
+            this.busyNanos = busyNanos;
         }
 
         @Override
         public Iterator<Row> call(Iterator<String> files) {
             ResNeXtClassifier clf = ExecutorModel.get(sha, model.value());
+            long t0 = System.nanoTime(); // after the (once per executor) model load
             Configuration hconf = conf.value().value();
             boolean multiLabel = clf.metadata().config().isMultiLabel();
             List<Row> out = new ArrayList<>();
             List<String> names = new ArrayList<>();
             List<float[]> prepared = new ArrayList<>();
             int n = 0;
-            long t0 = System.nanoTime();
             while (files.hasNext()) {
                 String f = files.next();
                 n++;
@@ -224,8 +232,9 @@ final class ScoreJob {
                     names.clear();
                 }
             }
-            log.info(String.format(Locale.ROOT, "scored partition of %d images in %.1f s", n,
-                    (System.nanoTime() - t0) / 1e9));
+            long took = System.nanoTime() - t0;
+            busyNanos.add(took);
+            log.info(String.format(Locale.ROOT, "scored partition of %d images in %.1f s", n, took / 1e9));
             return out.iterator();
         }
 
