@@ -11,6 +11,7 @@
 #     its configuration.json names no dev.resnext class;
 #  3. score a folder (with one damaged file) with DL4J shipped by --jars; one executor is killed
 #     while scoring: Parquet and CSV hold every image exactly once, the damaged one with an error;
+#     a manifest (CSV with an image column) is scored too, a missing image as an error row;
 #  4. the Spark jar puts nothing of ours in DL4J's or ND4J's packages.
 #   scripts/test-spark.sh [WORK_DIR]
 # Settings (environment): RESNEXT_SPARK_PORT (master port, default 7177).
@@ -142,5 +143,14 @@ csv_rows=$(cat "$work"/scores.csv/part-*.csv | tail -n +2 | cut -d, -f1 | sort |
 csv_all=$(cat "$work"/scores.csv/part-*.csv | tail -n +2 | wc -l)
 [[ $csv_rows -eq $n_archive && $csv_all -eq $n_archive ]] || fail "CSV has $csv_all rows for $csv_rows files, want $n_archive"
 grep -q 'damaged.png.*cannot read image' "$work"/scores.csv/part-*.csv || fail "no error for the damaged file in the CSV"
+
+echo "== 3b. score through a manifest (ChestX-ray14-style image column; one listed file is missing)"
+{ echo "Image Index,Finding Labels"; echo "circle/0000.png,a"; echo "cross/0001.png,b"; echo "missing/gone.png,c"; } \
+  > "$work/archive/manifest.csv"
+RESNEXT_DRIVER_CLASSPATH="$app_cp" "$cluster" submit "${common[@]}" "${on_path[@]}" "$jar" predict \
+  --model "$work/finetuned.zip" --manifest "$work/archive/manifest.csv" --image-column "Image Index" \
+  --out "$work/manifest.parquet" > "$work/manifest.json" 2> "$work/manifest.log" \
+  || { tail -n 30 "$work/manifest.log"; fail "scoring a manifest failed"; }
+grep -q '"rows":3,"distinct_files":3,"error_rows":1' "$work/manifest.json" || fail "manifest scoring: $(cat "$work/manifest.json")"
 
 echo "OK: train, fine-tune (with resume) and score on a standalone cluster, with executors killed ($work)"

@@ -75,10 +75,12 @@ final class ScoreJob {
         ModelMetadata md = ModelZip.readMetadata(s.model());
         ResNeXtClassifier driverView = ExecutorModel.get(sha, zip);
         Configuration hconf = sc.hadoopConfiguration();
-        List<String> files = SparkFiles.listImages(s.data(), hconf);
+        SparkSession spark = SparkSession.builder().sparkContext(sc.sc()).getOrCreate();
+        List<String> files = s.manifest() != null ? manifestImages(spark, s, hconf)
+                : SparkFiles.listImages(s.data(), hconf);
         int parts = s.partitions() > 0 ? s.partitions() : Math.max(1, sc.defaultParallelism() * 4);
         parts = Math.min(parts, files.size());
-        log.info("scoring {} images from {} in {} partitions with {} (sha256 {}), batch {}", files.size(), s.data(),
+        log.info("scoring {} images from {} in {} partitions with {} (sha256 {}), batch {}", files.size(), s.data() != null ? s.data() : s.manifest(),
                 parts, md.config().getName(), sha.substring(0, 12), s.batch());
 
         Broadcast<byte[]> model = sc.broadcast(zip);
@@ -88,7 +90,6 @@ final class ScoreJob {
         JavaRDD<Row> rows = sc.parallelize(files, parts)
                 .mapPartitions(new ScorePartition(model, conf, sha, md.config().getName(), s.batch(),
                         s.skipUnreadable(), unreadable, busyNanos));
-        SparkSession spark = SparkSession.builder().sparkContext(sc.sc()).getOrCreate();
         Dataset<Row> df = spark.createDataFrame(rows, SCHEMA);
         if (s.csvOut() != null) {
             df = df.persist(StorageLevel.MEMORY_AND_DISK()); // scored once, written twice
@@ -135,6 +136,36 @@ final class ScoreJob {
         log.info(String.format(Locale.ROOT, "scored %d images in %.1f s (%.1f img/s): %d rows, %d with errors -> %s",
                 files.size(), secs, files.size() / secs, n, errors, s.out()));
         return summary;
+    }
+
+    /**
+     * The images a manifest lists (a CSV with a header, read by Spark, so on any file system),
+     * relative paths resolved against the image root, qualified, in the manifest's order. A listed
+     * file that does not exist becomes an error row like any unreadable file.
+     */
+    private static List<String> manifestImages(SparkSession spark, ScoreSettings s, Configuration conf) {
+        org.apache.hadoop.fs.Path csv = new org.apache.hadoop.fs.Path(SparkFiles.qualify(s.manifest(), conf));
+        Dataset<Row> m;
+        try {
+            m = spark.read().option("header", true).csv(csv.toString());
+        } catch (RuntimeException e) {
+            throw new ResNeXtException("cannot read manifest " + s.manifest() + ": " + e.getMessage(), e);
+        }
+        if (!java.util.Arrays.asList(m.columns()).contains(s.imageColumn())) {
+            throw new dev.resnext.InvalidSettingException("image-column", ": the manifest " + s.manifest()
+                    + " has no column '" + s.imageColumn() + "' (columns: " + String.join(", ", m.columns()) + ")");
+        }
+        String root = SparkFiles.qualify(s.imageRoot() != null ? s.imageRoot() : csv.getParent().toString(), conf);
+        List<String> files = new ArrayList<>();
+        for (Row r : m.select(s.imageColumn()).collectAsList()) {
+            String v = r.getString(0);
+            if (v == null || v.isBlank()) continue;
+            org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(v.trim());
+            files.add(p.isAbsoluteAndSchemeAuthorityNull() || p.toUri().getScheme() != null
+                    ? SparkFiles.qualify(v.trim(), conf) : new org.apache.hadoop.fs.Path(root, v.trim()).toString());
+        }
+        if (files.isEmpty()) throw new ResNeXtException("the manifest " + s.manifest() + " lists no images");
+        return files;
     }
 
     /** Writes through a temporary sibling folder renamed at the end: readers never see a partial output. */

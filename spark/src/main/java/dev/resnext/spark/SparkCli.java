@@ -30,8 +30,8 @@ public final class SparkCli {
     private static final Set<String> TRAIN = Set.of("data", "out", "checkpoint-dir", "resume", "model", "input",
             "epochs", "batch", "averaging-frequency", "lr", "seed", "val-fraction");
     private static final Set<String> FINETUNE = Set.of("from", "freeze");
-    private static final Set<String> PREDICT = Set.of("model", "data", "out", "csv", "batch", "partitions",
-            "skip-unreadable");
+    private static final Set<String> PREDICT = Set.of("model", "data", "manifest", "image-column", "image-root",
+            "out", "csv", "batch", "partitions", "skip-unreadable");
     private static final Set<String> FLAGS = Set.of("resume", "skip-unreadable", "help");
 
     private static final String USAGE = """
@@ -39,8 +39,9 @@ public final class SparkCli {
                                           [--batch N] [--workers N] [--averaging-frequency N] [--lr LR] [--seed N]
                                           [--val-fraction F] [--checkpoint-dir DIR] [--resume] [--master URL]
                    resnext-spark finetune --from ZIP --data DIR [--freeze none|stem|stage:N|backbone] (and train's options)
-                   resnext-spark predict  --model ZIP --data PATH --out PARQUET [--csv DIR] [--batch N]
-                                          [--partitions N] [--skip-unreadable] [--master URL]""";
+                   resnext-spark predict  --model ZIP (--data PATH | --manifest CSV --image-column NAME [--image-root DIR])
+                                          --out PARQUET [--csv DIR] [--batch N] [--partitions N] [--skip-unreadable]
+                                          [--master URL]""";
 
     private SparkCli() {
     }
@@ -119,7 +120,11 @@ public final class SparkCli {
     private static ScoreSettings scoreSettings(Map<String, String> a) {
         Path model = Path.of(required(a, "model"));
         if (!Files.isRegularFile(model)) throw new IllegalArgumentException("--model: no such file " + model);
-        return new ScoreSettings(model, required(a, "data"), required(a, "out"), a.get("csv"),
+        if (a.containsKey("manifest") && !a.containsKey("image-column")) {
+            throw new IllegalArgumentException("--manifest needs --image-column (the column of image paths)");
+        }
+        return new ScoreSettings(model, a.get("data"), a.get("manifest"), a.get("image-column"), a.get("image-root"),
+                required(a, "out"), a.get("csv"),
                 intOpt(a, "batch", 32), intOpt(a, "partitions", 0), a.containsKey("skip-unreadable"));
     }
 
