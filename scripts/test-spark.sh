@@ -149,8 +149,21 @@ echo "== 3b. score through a manifest (ChestX-ray14-style image column; one list
   > "$work/archive/manifest.csv"
 RESNEXT_DRIVER_CLASSPATH="$app_cp" "$cluster" submit "${common[@]}" "${on_path[@]}" "$jar" predict \
   --model "$work/finetuned.zip" --manifest "$work/archive/manifest.csv" --image-column "Image Index" \
-  --out "$work/manifest.parquet" > "$work/manifest.json" 2> "$work/manifest.log" \
+  --out "$work/manifest.parquet" --csv "$work/manifest-csv" > "$work/manifest.json" 2> "$work/manifest.log" \
   || { tail -n 30 "$work/manifest.log"; fail "scoring a manifest failed"; }
 grep -q '"rows":3,"distinct_files":3,"error_rows":1' "$work/manifest.json" || fail "manifest scoring: $(cat "$work/manifest.json")"
+echo "== 3c. the same decisions and probabilities as 'resnext predict' (DL4J M2.1) for the same zip"
+"$root/scripts/resnext" predict --model "$work/finetuned.zip" "$work/archive/circle/0000.png" \
+  "$work/archive/cross/0001.png" --backend cpu > "$work/predict-ft.csv" 2>/dev/null
+python3 - "$work"/manifest-csv/part-*.csv "$work/predict-ft.csv" <<'PY' || fail "Spark scoring differs from resnext predict"
+import csv, sys
+spark = {r["file"].split("/archive/")[-1]: r for r in csv.DictReader(open(sys.argv[1])) if not r["error"]}
+local = {r["file"].split("/archive/")[-1]: r for r in csv.DictReader(open(sys.argv[2]))}
+assert spark.keys() == local.keys(), (spark.keys(), local.keys())
+for k in local:
+    ps, pl = float(spark[k]["probability"]), float(local[k]["probability"])
+    print(f"   {k}: spark {spark[k]['label']} {ps:.6f}, predict {local[k]['label']} {pl:.6f}")
+    assert spark[k]["label"] == local[k]["label"] and abs(ps - pl) < 1e-4
+PY
 
 echo "OK: train, fine-tune (with resume) and score on a standalone cluster, with executors killed ($work)"
