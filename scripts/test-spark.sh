@@ -34,6 +34,20 @@ echo "== 4. nothing of ours in DL4J's or ND4J's packages"
 ours=$(unzip -Z1 "$jar" | grep -E '^org/(deeplearning4j|nd4j|datavec)/' || true)
 [[ -z "$ours" ]] || fail "resnext-spark.jar has classes in DL4J/ND4J packages: $ours"
 
+echo "== 5. bad input: one error line, exit code 2, no stack trace"
+bad() {
+  local rc=0
+  "$root/scripts/resnext-spark" "$@" > /dev/null 2> "$work/bad.err" || rc=$?
+  [[ $rc -eq 2 ]] || fail "resnext-spark $* exited $rc, want 2"
+  [[ $(grep -c . "$work/bad.err") -eq 1 ]] && grep -q '^error: ' "$work/bad.err" \
+    || fail "resnext-spark $* printed more than one error line: $(head -5 "$work/bad.err")"
+  echo "   $(cat "$work/bad.err")"
+}
+bad predict --model "$work/none.zip" --data "$work" --out "$work/x.parquet"
+bad train --data "$work" --epochs 0
+bad finetune --from "$jar" --data "$work" --freeze everything
+bad predict --model "$jar" --manifest "$work/m.csv" --out "$work/x.parquet"
+
 echo "== generating image folders in $work"
 cat > "$work/Gen.java" <<'JAVA'
 public class Gen {
@@ -143,6 +157,13 @@ csv_rows=$(cat "$work"/scores.csv/part-*.csv | tail -n +2 | cut -d, -f1 | sort |
 csv_all=$(cat "$work"/scores.csv/part-*.csv | tail -n +2 | wc -l)
 [[ $csv_rows -eq $n_archive && $csv_all -eq $n_archive ]] || fail "CSV has $csv_all rows for $csv_rows files, want $n_archive"
 grep -q 'damaged.png.*cannot read image' "$work"/scores.csv/part-*.csv || fail "no error for the damaged file in the CSV"
+# the zip is loaded at most once per executor JVM (the replacement of the killed one loads it again)
+app=$(grep -l "scored partition" "$RESNEXT_SPARK_CLUSTER"/work-*/app-*/*/stderr | head -n 1 | xargs dirname | xargs dirname | xargs basename)
+for f in "$RESNEXT_SPARK_CLUSTER"/work-*/"$app"/*/stderr; do
+  loads=$(grep -c "loaded model" "$f" || true)
+  [[ $loads -le 1 ]] || fail "executor $f loaded the model $loads times"
+done
+echo "   model loads per executor: $(cat "$RESNEXT_SPARK_CLUSTER"/work-*/"$app"/*/stderr | grep -c 'loaded model') loads in $(ls -d "$RESNEXT_SPARK_CLUSTER"/work-*/"$app"/*/ | wc -l) executors"
 
 echo "== 3b. score through a manifest (ChestX-ray14-style image column; one listed file is missing)"
 { echo "Image Index,Finding Labels"; echo "circle/0000.png,a"; echo "cross/0001.png,b"; echo "missing/gone.png,c"; } \
