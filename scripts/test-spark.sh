@@ -187,4 +187,12 @@ for k in local:
     assert spark[k]["label"] == local[k]["label"] and abs(ps - pl) < 1e-4
 PY
 
+echo "== 3d. --skip-unreadable leaves the damaged file out (local mode)"
+"$root/scripts/resnext-spark" predict --master 'local[2]' --model "$work/spark.zip" --data "$work/archive/circle" \
+  --out "$work/skip.parquet" --skip-unreadable > "$work/skip.json" 2> "$work/skip.log" \
+  || { tail -n 30 "$work/skip.log"; fail "scoring with --skip-unreadable failed"; }
+n_circle=$(find "$work/archive/circle" -type f -name '*.png' | wc -l)
+grep -q "\"rows\":$((n_circle - 1)),\"distinct_files\":$((n_circle - 1)),\"error_rows\":0,\"skipped_unreadable\":1" \
+  "$work/skip.json" || fail "--skip-unreadable: $(cat "$work/skip.json")"
+
 echo "OK: train, fine-tune (with resume) and score on a standalone cluster, with executors killed ($work)"
