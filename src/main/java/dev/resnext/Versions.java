@@ -19,7 +19,22 @@ public final class Versions {
     /** DL4J version on the classpath. */
     public static String dl4j() {
         String v = Nd4j.class.getPackage().getImplementationVersion();
-        return v != null ? v : "1.0.0-M2.1";
+        if (v != null) {
+            return v;
+        }
+        // jars without an implementation version (1.0.0-M2, used by the Spark build) still carry Maven's
+        try (java.io.InputStream in = Nd4j.class.getResourceAsStream("/META-INF/maven/org.nd4j/nd4j-api/pom.properties")) {
+            if (in != null) {
+                java.util.Properties p = new java.util.Properties();
+                p.load(in);
+                if (p.getProperty("version") != null) {
+                    return p.getProperty("version");
+                }
+            }
+        } catch (java.io.IOException e) {
+            // fall through to the default
+        }
+        return "1.0.0-M2.1";
     }
 
     /** All versions as a map. */

@@ -61,7 +61,20 @@ public final class GraphRuntime {
     public static ComputationGraph create(ComputationGraphConfiguration conf, INDArray params, INDArray updaterState,
                                           Mode mode) {
         ComputationGraph graph = new ComputationGraph(runtimeForm(conf));
-        graph.init(params, false);
+        try {
+            graph.init(params, false);
+        } catch (RuntimeException e) {
+            if (params == null || params.rank() != 1) {
+                throw e;
+            }
+            // DL4J 1.0.0-M2 (the Spark build) slices the flattened parameters as a [1, N] row; M2.1
+            // writes and takes [N]. Only the M2 path gets here, so M2.1 behaviour is unchanged.
+            graph = new ComputationGraph(runtimeForm(conf));
+            graph.init(params.reshape(1, params.length()), false);
+            if (updaterState != null && updaterState.rank() == 1) {
+                updaterState = updaterState.reshape(1, updaterState.length());
+            }
+        }
         if (updaterState != null && updaterState.length() > 0) {
             graph.getUpdater(true).setStateViewArray(updaterState);
         }
