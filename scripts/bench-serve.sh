@@ -34,6 +34,9 @@ results="$work/results.jsonl"
 : > "$results"
 
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# busy CPU time of the whole machine, and of one process, in clock ticks
+machine_ticks() { awk '/^cpu / {print $2+$3+$4+$7+$8+$9}' /proc/stat; }
+proc_ticks() { awk '{print $14+$15+$16+$17}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 start_server() {   # zip max_batch -> sets server_pid, url
   local log="$work/serve.log"
@@ -55,16 +58,27 @@ start_server() {   # zip max_batch -> sets server_pid, url
 stop_server() { kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; server_pid=""; }
 
 drive() {   # model mode clients seconds -> one JSON line appended
-  local peak=0 line
+  local peak=0 line m0 s0 t0 d1=0
+  m0="$(machine_ticks)" s0="$(proc_ticks "$jvm")" t0="$(date +%s.%N)"
   java -cp "$cp" "$root/scripts/serve/LoadDriver.java" "$url" "$image" "$3" "$4" 100000 > "$work/drive.json" &
   local drv=$!
   while kill -0 "$drv" 2>/dev/null; do
     local r; r="$(rss_mb "$jvm")"; (( r > peak )) && peak=$r
+    local d; d="$(proc_ticks "$drv")"; (( d > d1 )) && d1=$d
     sleep 1
   done
   wait "$drv"
+  # cores used by everything but the server and the load driver during the run: a result taken while
+  # other work ran is not a result
+  local other
+  other="$(awk -v m="$(( $(machine_ticks) - m0 ))" -v s="$(( $(proc_ticks "$jvm") - s0 ))" -v d="$d1" \
+    -v t="$(echo "$(date +%s.%N) - $t0" | bc)" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { o = (m - s - d) / hz / t; if (o < 0) o = 0; printf "%.2f", o }')"
+  local driver
+  driver="$(awk -v d="$d1" -v t="$(echo "$(date +%s.%N) - $t0" | bc)" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.2f", d / hz / t }')"
   line="$(cat "$work/drive.json")"
-  echo "{\"model\": \"$1\", \"mode\": \"$2\", \"peak_rss_mb\": $peak, ${line#\{}" | tee -a "$results"
+  echo "{\"model\": \"$1\", \"mode\": \"$2\", \"peak_rss_mb\": $peak, \"other_cores\": $other, \"driver_cores\": $driver, ${line#\{}" | tee -a "$results"
 }
 
 for model in $models; do
@@ -99,14 +113,14 @@ python3 - "$results" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 bench = {r["model"]: r["images_per_s"] for r in rows if r["mode"] == "benchmark"}
-print("\nmodel | mode | clients | req/s | p50 ms | p95 ms | p99 ms | errors | peak RSS MB | vs benchmark")
-print("---|---|---|---|---|---|---|---|---|---")
+print("\nmodel | mode | clients | req/s | p50 ms | p95 ms | p99 ms | errors | peak RSS MB | load driver cores | other cores | vs benchmark")
+print("---|---|---|---|---|---|---|---|---|---|---|---")
 for r in rows:
     if "clients" not in r:
         continue
     ratio = r["requests_per_s"] / bench[r["model"]] if bench.get(r["model"]) else float("nan")
     print(f'{r["model"]} | {r["mode"]} | {r["clients"]} | {r["requests_per_s"]:.1f} | {r["p50_ms"]:.0f} | '
-          f'{r["p95_ms"]:.0f} | {r["p99_ms"]:.0f} | {r["errors"]} | {r["peak_rss_mb"]} | {ratio:.2f}x')
+          f'{r["p95_ms"]:.0f} | {r["p99_ms"]:.0f} | {r["errors"]} | {r["peak_rss_mb"]} | {r["driver_cores"]} | {r["other_cores"]} | {ratio:.2f}x')
 for r in rows:
     if r["mode"] == "benchmark":
         print(f'benchmark --mode infer {r["model"]} batch {r["batch"]}: {r["images_per_s"]:.1f} images/s')

@@ -50,11 +50,21 @@ class BatchQueueTest {
     }
 
     @Test
-    void batchesAreRoundedUpToPowersOfTwoWithinTheLimit() {
-        int[][] cases = {{1, 16, 1}, {2, 16, 2}, {3, 16, 4}, {5, 16, 8}, {9, 16, 16}, {16, 16, 16}, {9, 12, 12},
-                {12, 12, 12}, {3, 3, 3}, {1, 1, 1}};
-        for (int[] c : cases) {
-            assertEquals(c[2], BatchQueue.bucket(c[0], c[1]), c[0] + " images, limit " + c[1]);
+    void batchesRunAsPowerOfTwoChunksWithinTheLimit() {
+        Object[][] cases = {{1, 16, "1"}, {2, 16, "2"}, {3, 16, "2+1"}, {13, 16, "8+4+1"}, {16, 16, "16"},
+                {15, 16, "8+4+2+1"}, {12, 12, "8+4"}, {20, 12, "8+8+4"}, {3, 1, "1+1+1"}};
+        for (Object[] c : cases) {
+            int n = (Integer) c[0];
+            List<int[]> chunks = BatchQueue.chunks(n, (Integer) c[1]);
+            List<String> sizes = new ArrayList<>();
+            int next = 0;
+            for (int[] k : chunks) {
+                assertEquals(next, k[0], "contiguous");
+                next += k[1];
+                sizes.add(Integer.toString(k[1]));
+            }
+            assertEquals(n, next);
+            assertEquals(c[2], String.join("+", sizes), n + " images, limit " + c[1]);
         }
     }
 
