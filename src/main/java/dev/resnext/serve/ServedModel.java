@@ -46,6 +46,7 @@ final class ServedModel {
         this.source = source;
         this.sha256 = sha256;
         this.classifier = ResNeXtClassifier.of(model);
+        warmUp(classifier);
         GradCam cam = null;
         String problem = null;
         try {
@@ -79,6 +80,20 @@ final class ServedModel {
         log.info("loaded {} (sha256 {}, {} classes) in {} s", zip.getFileName(), sha.substring(0, 12),
                 m.classifier.labels().size(), String.format(java.util.Locale.ROOT, "%.2f", seconds));
         return m;
+    }
+
+    /**
+     * One forward pass on a blank image before the model takes requests: the runtime compiles its
+     * inference plan now rather than in the first user's request (about a second for ResNeXt-50),
+     * and a model that cannot run is refused before it replaces the one serving.
+     */
+    private static void warmUp(ResNeXtClassifier classifier) {
+        var shape = classifier.inputShape();
+        try {
+            classifier.classifyPrepared(java.util.List.of(new float[shape.channels() * shape.height() * shape.width()]));
+        } catch (RuntimeException e) {
+            throw new ResNeXtException("the model failed its first forward pass: " + e.getMessage(), e);
+        }
     }
 
     private static String sha256(Path zip) {
