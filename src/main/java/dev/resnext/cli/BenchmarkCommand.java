@@ -67,10 +67,8 @@ public final class BenchmarkCommand implements Callable<Integer> {
             + "0.9, no weight decay, as bench.py's torch.optim.SGD(lr=0.01, momentum=0.9).")
     boolean ownOptimizer;
 
-    @Option(names = "--precision", paramLabel = "fp32|bf16", defaultValue = "fp32",
-            description = "Number format of the inference plan (infer mode): fp32, or bf16 on CPUs with "
-                    + "AVX512_BF16 or AMX (default: ${DEFAULT-VALUE}).")
-    String precision;
+    @Mixin
+    PrecisionOption precision = new PrecisionOption();
 
     @Option(names = "--json", description = "Print one JSON object instead of text.")
     boolean json;
@@ -91,12 +89,7 @@ public final class BenchmarkCommand implements Callable<Integer> {
                     .weightDecay(0).build();
         }
         BenchmarkSpec spec = new BenchmarkSpec(config, m, batch, iters, warmup, maxOther, quietWait, budget, seed);
-        dev.resnext.runtime.inference.InferencePlan.Precision p;
-        try {
-            p = dev.resnext.runtime.inference.InferencePlan.Precision.parse(precision);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--precision: " + e.getMessage());
-        }
+        dev.resnext.runtime.inference.InferencePlan.Precision p = precision.value();
         BackendInfo info = backend.initialize();
         PrintStream err = System.err;
         Benchmark bench = new Benchmark(spec, line -> {

@@ -62,10 +62,8 @@ public final class EvaluateCommand implements Callable<Integer> {
                     + "(flip) and/or four shifted copies (shift).")
     String tta;
 
-    @Option(names = "--precision", paramLabel = "fp32|bf16", defaultValue = "fp32",
-            description = "Number format of inference (default: ${DEFAULT-VALUE}); bf16 needs a CPU with AVX512_BF16 or "
-                    + "AMX. Evaluating both shows what bf16 costs on your data.")
-    String precision = "fp32";
+    @Mixin
+    PrecisionOption precision = new PrecisionOption();
 
     @Option(names = "--uncalibrated",
             description = "Ignore the model's stored temperature scaling (raw network probabilities).")
@@ -265,8 +263,7 @@ public final class EvaluateCommand implements Callable<Integer> {
     }
 
     private int evaluate(ThresholdMethod method, Path validationPath) {
-        dev.resnext.runtime.inference.InferencePlan.Precision numbers =
-                dev.resnext.runtime.inference.InferencePlan.Precision.parse(precision);
+        dev.resnext.runtime.inference.InferencePlan.Precision numbers = precision.value();
         backend.initialize();
         LoadedModel m = ModelZip.load(model);
         dev.resnext.runtime.GraphRuntime.prepare(m.graph(), dev.resnext.runtime.GraphRuntime.Mode.INFERENCE, numbers);

@@ -66,10 +66,8 @@ public final class PredictCommand implements Callable<Integer> {
                     + "(flip) and/or four shifted copies (shift).")
     String tta;
 
-    @Option(names = "--precision", paramLabel = "fp32|bf16", defaultValue = "fp32",
-            description = "Number format of inference (default: ${DEFAULT-VALUE}); bf16 needs a CPU with AVX512_BF16 or "
-                    + "AMX (see docs/performance.md for its speed and accuracy).")
-    String precision = "fp32";
+    @Mixin
+    PrecisionOption precision = new PrecisionOption();
 
     @Option(names = "--skip-unreadable", description = "Skip files that cannot be decoded (reported) instead of failing.")
     boolean skipUnreadable;
@@ -92,7 +90,7 @@ public final class PredictCommand implements Callable<Integer> {
         List<Item> files = items(inputs, split);
         backend.initialize();
         TestTimeAugmentation views = TestTimeAugmentation.parse(tta);
-        InferencePlan.Precision numbers = InferencePlan.Precision.parse(precision);
+        InferencePlan.Precision numbers = precision.value();
         ResNeXtClassifier clf = ResNeXtClassifier.load(model, numbers).withTta(views);
         if (threshold != null) {
             clf = clf.withThresholds(threshold);

@@ -1,7 +1,6 @@
 package dev.resnext.cli;
 
 import dev.resnext.InvalidSettingException;
-import dev.resnext.runtime.inference.InferencePlan;
 import dev.resnext.serve.ModelServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,10 +55,8 @@ public final class ServeCommand implements Callable<Integer> {
                     + "without it, reloading over HTTP is disabled.")
     Path tokenFile;
 
-    @Option(names = "--precision", paramLabel = "fp32|bf16", defaultValue = "fp32",
-            description = "Number format of inference (default: ${DEFAULT-VALUE}); bf16 needs a CPU with AVX512_BF16 or "
-                    + "AMX (see docs/performance.md for its speed and accuracy).")
-    String precision = "fp32";
+    @Mixin
+    PrecisionOption precision = new PrecisionOption();
 
     @Mixin
     BackendOption backend = new BackendOption();
@@ -91,7 +88,7 @@ public final class ServeCommand implements Callable<Integer> {
                 .optMaxWait(Duration.ofMillis(maxWaitMs))
                 .optMaxUploadBytes(maxUploadMb << 20)
                 .optAdminToken(token)
-                .optPrecision(InferencePlan.Precision.parse(precision))
+                .optPrecision(precision.value())
                 .build();
         backend.initialize();
         server.start();

@@ -86,17 +86,7 @@ public final class ImageDecoder {
                 throw new ResNeXtException("cannot read image " + file + ": out of memory while decoding it");
             }
         }
-        BufferedImage img;
-        try {
-            img = readWithImageIo(file);
-        } catch (ImageTooLargeException e) {
-            throw e;
-        } catch (OutOfMemoryError e) {
-            // below the pixel limit but still too big for this heap: name the file, let --skip-unreadable skip it
-            throw new ResNeXtException("cannot read image " + file + ": out of memory while decoding it");
-        } catch (IOException | RuntimeException e) {
-            throw new ResNeXtException("cannot read image " + file + ": " + reason(e));
-        }
+        BufferedImage img = decodeWithImageIo(file, () -> ImageIO.createImageInputStream(file.toFile()));
         if (img != null) {
             return fromBufferedImage(img);
         }
@@ -126,16 +116,8 @@ public final class ImageDecoder {
                 throw new ResNeXtException("cannot read image " + shown + ": out of memory while decoding it");
             }
         }
-        BufferedImage img;
-        try {
-            img = readWithImageIo(shown, ImageIO.createImageInputStream(new ByteArrayInputStream(bytes)));
-        } catch (ImageTooLargeException e) {
-            throw e;
-        } catch (OutOfMemoryError e) {
-            throw new ResNeXtException("cannot read image " + shown + ": out of memory while decoding it");
-        } catch (IOException | RuntimeException e) {
-            throw new ResNeXtException("cannot read image " + shown + ": " + reason(e));
-        }
+        BufferedImage img = decodeWithImageIo(shown,
+                () -> ImageIO.createImageInputStream(new ByteArrayInputStream(bytes)));
         if (img != null) {
             return fromBufferedImage(img);
         }
@@ -156,15 +138,33 @@ public final class ImageDecoder {
         return Path.of(n.isBlank() || n.equals(".") || n.equals("..") ? "upload" : n);
     }
 
+    /** Where ImageIO reads from: the file, or bytes held in memory. */
+    private interface StreamSource {
+        ImageInputStream open() throws IOException;
+    }
+
+    /**
+     * {@link #readWithImageIo} with every failure as one message naming {@code shown}; null when no
+     * ImageIO reader knows the format.
+     */
+    private static BufferedImage decodeWithImageIo(Path shown, StreamSource source) {
+        try {
+            return readWithImageIo(shown, source.open());
+        } catch (ImageTooLargeException e) {
+            throw e;
+        } catch (OutOfMemoryError e) {
+            // below the pixel limit but still too big for this heap: name the file, let --skip-unreadable skip it
+            throw new ResNeXtException("cannot read image " + shown + ": out of memory while decoding it");
+        } catch (IOException | RuntimeException e) {
+            throw new ResNeXtException("cannot read image " + shown + ": " + reason(e));
+        }
+    }
+
     /**
      * {@code ImageIO.read}, except that a JPEG that ends early is an error: ImageIO only warns
      * ("Truncated File - Missing EOI marker", "premature end of data segment") and returns the
      * image with the missing rows filled in grey.
      */
-    private static BufferedImage readWithImageIo(Path file) throws IOException {
-        return readWithImageIo(file, ImageIO.createImageInputStream(file.toFile()));
-    }
-
     private static BufferedImage readWithImageIo(Path file, ImageInputStream stream) throws IOException {
         try (ImageInputStream in = stream) {
             if (in == null) {

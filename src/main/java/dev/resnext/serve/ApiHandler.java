@@ -269,7 +269,8 @@ final class ApiHandler extends Handler.Abstract {
         });
     }
 
-    private BatchQueue.Scored await(CompletableFuture<BatchQueue.Scored> f) {
+    /** The result of work queued for the network, or the HTTP problem that says why there is none. */
+    private <T> T await(CompletableFuture<T> f) {
         try {
             return f.get(server.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
@@ -281,6 +282,7 @@ final class ApiHandler extends Handler.Abstract {
             throw new HttpProblem(503, "interrupted while waiting for the model");
         } catch (ExecutionException e) {
             if (e.getCause() instanceof HttpProblem p) throw p;
+            if (e.getCause() instanceof ResNeXtException r) throw new HttpProblem(422, r.getMessage());
             throw new HttpProblem(500, "the model failed: " + e.getCause());
         }
     }
@@ -353,7 +355,7 @@ final class ApiHandler extends Handler.Abstract {
         if (cam == null) {
             throw new HttpProblem(409, "this model cannot be explained with Grad-CAM: " + m.gradCamProblem());
         }
-        GradCam.Result r = awaitAny(m.queue().exclusive(() -> cam.explain(d.prepared(), p.index())));
+        GradCam.Result r = await(m.queue().exclusive(() -> cam.explain(d.prepared(), p.index())));
         DecodedImage shown = shrink(d.image(), OVERLAY_MAX_SIDE);
         BufferedImage overlay = HeatmapOverlay.render(shown, r.map(), HeatmapOverlay.DEFAULT_ALPHA);
         ByteArrayOutputStream png = new ByteArrayOutputStream();
@@ -371,21 +373,6 @@ final class ApiHandler extends Handler.Abstract {
         out.put("map_width", r.width());
         out.put("overlay_png_base64", Base64.getEncoder().encodeToString(png.toByteArray()));
         return out;
-    }
-
-    private <T> T awaitAny(CompletableFuture<T> f) {
-        try {
-            return f.get(server.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            throw new HttpProblem(503, "no result within " + server.requestTimeout().toSeconds() + " s; retry later");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new HttpProblem(503, "interrupted while waiting for the model");
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof HttpProblem p) throw p;
-            if (e.getCause() instanceof ResNeXtException r) throw new HttpProblem(422, r.getMessage());
-            throw new HttpProblem(500, "the model failed: " + e.getCause());
-        }
     }
 
     /** Nearest-neighbour scaling so that the larger side is at most {@code maxSide}. */

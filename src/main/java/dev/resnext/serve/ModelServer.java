@@ -204,8 +204,7 @@ public final class ModelServer implements AutoCloseable {
         if (!Files.isRegularFile(model)) {
             throw new ResNeXtException("model " + model + " does not exist or is not a file");
         }
-        ServedModel m = ServedModel.load(model, precision, maxBatch, maxWait.toNanos(), queueCapacity, metrics,
-                generation.incrementAndGet());
+        ServedModel m = loadModel();
         current.set(m);
         metrics.modelLoaded(m.loadSeconds(), m.name(), m.sha256());
 
@@ -305,8 +304,7 @@ public final class ModelServer implements AutoCloseable {
             ServedModel old = current.get();
             ServedModel fresh;
             try {
-                fresh = ServedModel.load(model, precision, maxBatch, maxWait.toNanos(), queueCapacity, metrics,
-                        generation.incrementAndGet());
+                fresh = loadModel();
             } catch (RuntimeException e) {
                 metrics.reload(false);
                 log.warn("reload refused, still serving {}: {}", old == null ? "nothing" : old.name(), e.getMessage());
@@ -324,6 +322,12 @@ public final class ModelServer implements AutoCloseable {
             log.info(msg);
             return msg;
         }
+    }
+
+    /** Loads the zip the server was started with, with its own batching queue. */
+    private ServedModel loadModel() {
+        return ServedModel.load(model, precision, maxBatch, maxWait.toNanos(), queueCapacity, metrics,
+                generation.incrementAndGet());
     }
 
     /** The model in use, registered as used by the caller; release it with {@link ServedModel#release()}. */
