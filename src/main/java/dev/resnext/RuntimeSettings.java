@@ -33,12 +33,13 @@ import java.util.Properties;
  * @param npzInMemoryBytes       largest .npz image array kept in memory as raw bytes
  * @param imageCacheBytes        budget for prepared images held in memory
  * @param cacheDir               where large .npz arrays are extracted ("": $RESNEXT_CACHE or ~/.cache/resnext)
+ * @param cpuReplicas            {@code --workers N} on the CPU runs N ParallelWrapper replicas (false: one worker)
  */
 public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean oneDnnBatchNorm, boolean oneDnnRelu,
                               boolean libnd4jConvBackward, boolean fusedGroups, boolean sharedSplitGradient,
                               boolean inPlaceRelu, boolean fastWorkspaceLearning, int workspaceLearningCycles,
                               long maxResidentBytes, boolean inferencePlan, long npzInMemoryBytes,
-                              long imageCacheBytes, String cacheDir) {
+                              long imageCacheBytes, String cacheDir, boolean cpuReplicas) {
 
     /** One property: its name, default and meaning. */
     public record Property(String name, String defaultValue, String meaning) {
@@ -60,7 +61,9 @@ public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean
             new Property("resnext.inferencePlan", "true", "inference through a compiled oneDNN plan (folded BN, fused post-ops)"),
             new Property("resnext.npzInMemoryBytes", "256m", "largest .npz image array kept in memory; larger ones are extracted to the cache"),
             new Property("resnext.imageCacheBytes", "1g", "budget for prepared images held in memory"),
-            new Property("resnext.cacheDir", "", "where large .npz arrays are extracted (empty: $RESNEXT_CACHE, else ~/.cache/resnext)"));
+            new Property("resnext.cacheDir", "", "where large .npz arrays are extracted (empty: $RESNEXT_CACHE, else ~/.cache/resnext)"),
+            new Property("resnext.cpuReplicas", "false",
+                    "--workers N on the CPU runs N replicas (false: one worker, which is faster on a CPU)"));
 
     private static volatile RuntimeSettings current;
 
@@ -112,7 +115,8 @@ public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean
                 flag(props, "resnext.inferencePlan"),
                 bytes(props, "resnext.npzInMemoryBytes"),
                 bytes(props, "resnext.imageCacheBytes"),
-                raw(props, "resnext.cacheDir"));
+                raw(props, "resnext.cacheDir"),
+                flag(props, "resnext.cpuReplicas"));
     }
 
     /** Every lever on (the defaults). */
@@ -123,7 +127,14 @@ public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean
     /** Every speed lever off: DL4J's own code for every layer (what a plain DL4J program runs). */
     public RuntimeSettings allLeversOff() {
         return new RuntimeSettings(false, false, false, false, false, false, false, false, false,
-                workspaceLearningCycles, maxResidentBytes, false, npzInMemoryBytes, imageCacheBytes, cacheDir);
+                workspaceLearningCycles, maxResidentBytes, false, npzInMemoryBytes, imageCacheBytes, cacheDir, cpuReplicas);
+    }
+
+    /** The same settings with {@code resnext.cpuReplicas} set to {@code on}. */
+    public RuntimeSettings withCpuReplicas(boolean on) {
+        return new RuntimeSettings(oneDnn, oneDnnConvolution, oneDnnBatchNorm, oneDnnRelu, libnd4jConvBackward,
+                fusedGroups, sharedSplitGradient, inPlaceRelu, fastWorkspaceLearning, workspaceLearningCycles,
+                maxResidentBytes, inferencePlan, npzInMemoryBytes, imageCacheBytes, cacheDir, on);
     }
 
     /** Property name -> value in force, for {@code info}. */
@@ -131,7 +142,8 @@ public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean
         Map<String, String> m = new LinkedHashMap<>();
         List<Object> values = new ArrayList<>(List.of(oneDnn, oneDnnConvolution, oneDnnBatchNorm, oneDnnRelu,
                 libnd4jConvBackward, fusedGroups, sharedSplitGradient, inPlaceRelu, fastWorkspaceLearning,
-                workspaceLearningCycles, maxResidentBytes, inferencePlan, npzInMemoryBytes, imageCacheBytes, cacheDir));
+                workspaceLearningCycles, maxResidentBytes, inferencePlan, npzInMemoryBytes, imageCacheBytes, cacheDir,
+                cpuReplicas));
         for (int i = 0; i < PROPERTIES.size(); i++) {
             m.put(PROPERTIES.get(i).name(), String.valueOf(values.get(i)));
         }

@@ -141,7 +141,7 @@ public final class FinetuneCommand implements Callable<Integer> {
         Trainer.Result result = Outputs.writing(opts,
                 () -> train(parent, child, policy, data, opts, norm, provenance), phases);
         Map<String, Object> summary = TrainCommand.summary(result);
-        summary.put("workers", opts.workers());
+        summary.put("workers", Trainer.workersInUse(opts.workers()));
         Outputs.checkReported(summary, TrainCommand.REPORTED);
         System.out.println(Json.write(summary));
         return 0;

@@ -97,7 +97,7 @@ public final class TrainCommand implements Callable<Integer> {
         TrainingData data = dataOptions.split(all, dataPath, config.getSeed());
         Trainer.Result result = Outputs.writing(r.options(), () -> new Trainer(config, data, r.options()).run());
         Map<String, Object> summary = summary(result);
-        summary.put("workers", r.options().workers());
+        summary.put("workers", Trainer.workersInUse(r.options().workers()));
         if (!dataOptions.skipped.isEmpty()) {
             summary.put("skipped", dataOptions.skipped);
         }

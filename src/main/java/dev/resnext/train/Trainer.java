@@ -4,6 +4,7 @@ import dev.resnext.runtime.GraphRuntime;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.resnext.ResNeXtException;
+import dev.resnext.backend.OneDnn;
 import dev.resnext.data.Batches;
 import dev.resnext.data.Normalization;
 import dev.resnext.data.PreparedImages;
@@ -88,7 +89,7 @@ public final class Trainer {
                    DataNormalization initialNormalizer, Map<String, Object> provenance) {
         this.config = config;
         this.data = data;
-        this.options = options;
+        this.options = options.withWorkers(workersInUse(options.workers()));
         this.initialGraph = initialGraph;
         this.initialNormalizer = initialNormalizer;
         this.provenance = provenance == null ? Map.of() : provenance;
@@ -96,6 +97,27 @@ public final class Trainer {
 
     public Trainer(ResNeXtConfig config, TrainingData data, TrainingOptions options) {
         this(config, data, options, null, null, null);
+    }
+
+    private static final java.util.concurrent.atomic.AtomicBoolean SAID_CPU_WORKERS =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * The data-parallel workers that run when {@code asked} are asked for: all of them on CUDA (one
+     * replica per device), one on the CPU unless {@code resnext.cpuReplicas} is set. On a CPU one
+     * worker already keeps every core busy (oneDNN/OpenMP threads), and DL4J's ParallelWrapper
+     * builds its replicas anew for every epoch, which is far slower than one worker (measurements in
+     * docs/scale-out.md). Says so once per process when it overrides the request.
+     */
+    public static int workersInUse(int asked) {
+        if (asked <= 1 || !OneDnn.isCpuBackend() || dev.resnext.RuntimeSettings.current().cpuReplicas()) {
+            return asked;
+        }
+        if (SAID_CPU_WORKERS.compareAndSet(false, true)) {
+            log.warn("--workers {} on the CPU: training with 1 worker, which already uses every core and is faster "
+                    + "than {} replicas here (-Dresnext.cpuReplicas=true runs the replicas anyway)", asked, asked);
+        }
+        return 1;
     }
 
     /**

@@ -73,6 +73,12 @@ public record TrainingOptions(int epochs, int batchSize, LearningRateSchedule.Ki
                 workers);
     }
 
+    /** The same options with another number of workers. */
+    public TrainingOptions withWorkers(int n) {
+        return new TrainingOptions(epochs, batchSize, schedule, warmupEpochs, stepEpochs, stepGamma, classWeights,
+                augmentation, out, checkpointDir, resume, monitor, patience, stopAfterEpochs, balancedSampler, n);
+    }
+
     /** Whether a larger value of the monitored metric is better. */
     public boolean monitorMaximises() {
         return !monitor.equals("val_loss");

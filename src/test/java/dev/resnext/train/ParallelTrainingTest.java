@@ -1,5 +1,6 @@
 package dev.resnext.train;
 
+import dev.resnext.RuntimeSettings;
 import dev.resnext.backend.BackendChoice;
 import dev.resnext.backend.Backends;
 import dev.resnext.cli.CliRunner;
@@ -16,7 +17,11 @@ import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** {@code --workers N}: data-parallel training with DL4J's ParallelWrapper, on the CPU. */
+/**
+ * {@code --workers N}: data-parallel training with DL4J's ParallelWrapper, on the CPU with
+ * {@code resnext.cpuReplicas} (the CUDA path, which the CPU runs only when asked), and the CPU's
+ * default of one worker.
+ */
 class ParallelTrainingTest {
     @TempDir
     Path dir;
@@ -42,6 +47,12 @@ class ParallelTrainingTest {
     @Test
     @Tag("slow")
     void twoWorkersReachTheAccuracyBandOfOneAndWriteTheSameOutputs() {
+        try (RuntimeSettings.Override o = replicas()) {
+            twoWorkersReachTheAccuracyBandOfOne();
+        }
+    }
+
+    private void twoWorkersReachTheAccuracyBandOfOne() {
         TrainingData data = TrainerTest.shapes(30, 12);
         Path one = dir.resolve("one.zip");
         Path two = dir.resolve("two.zip");
@@ -77,6 +88,35 @@ class ParallelTrainingTest {
     /** Default suite: two epochs on two workers write every output, and resume continues on two workers. */
     @Test
     void twoWorkersWriteCheckpointMetricsAndZipAndResume() {
+        try (RuntimeSettings.Override o = replicas()) {
+            twoWorkersResume();
+        }
+    }
+
+    private static RuntimeSettings.Override replicas() {
+        return RuntimeSettings.override(RuntimeSettings.current().withCpuReplicas(true));
+    }
+
+    /** The CPU default: two workers asked for, one runs (one optimizer step per batch), and the zip says 1. */
+    @Test
+    void onTheCpuTwoWorkersRunAsOneUnlessAskedFor() {
+        assertEquals(1, Trainer.workersInUse(2));
+        assertEquals(1, Trainer.workersInUse(1));
+        try (RuntimeSettings.Override o = replicas()) {
+            assertEquals(2, Trainer.workersInUse(2));
+        }
+        TrainingData data = TrainerTest.shapes(6, 8);
+        dev.resnext.model.ResNeXtConfig c = TrainerTest.smallGray(8).toBuilder().learningRate(0.03).build();
+        Path out = dir.resolve("cpu.zip");
+        TrainingOptions two = new TrainingOptions(1, 4, LearningRateSchedule.Kind.COSINE, 0, 10, 0.1, "none",
+                Augmentation.NONE, out, dir.resolve("ck1"), false, "val_loss", 0, 0, false, 2);
+        new Trainer(c, data, two).run();
+        LoadedModel ck = ModelZip.load(dir.resolve("ck1").resolve(Trainer.CHECKPOINT), true);
+        assertEquals((data.train().size() + 3) / 4, ck.graph().getIterationCount(), "one step per batch");
+        assertEquals(1, ((Number) ModelZip.readMetadata(out).training().get("workers")).intValue());
+    }
+
+    private void twoWorkersResume() {
         TrainingData data = TrainerTest.shapes(6, 8);
         dev.resnext.model.ResNeXtConfig c = TrainerTest.smallGray(8).toBuilder().learningRate(0.03).build();
         Path out = dir.resolve("w2.zip");
