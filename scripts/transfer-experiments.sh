@@ -5,13 +5,13 @@
 # the same preset from scratch with the same epoch budget, and scores val (for the choice) and
 # test (reported, never used to choose).
 #   scripts/transfer-experiments.sh [PATH/TO/pneumoniamnist.npz] [OUT_DIR]
-# EPOCHS (default 12) sets the budget of every PneumoniaMNIST run; RECIPES a subset of
+# EPOCHS (default 20) sets the budget of every PneumoniaMNIST run; RECIPES a subset of
 # "scratch full twophase olddefaults". Each run writes OUT/<source>-<recipe>/{model.zip,val.json,test.json}.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 npz="${1:-$root/../shared/data/pneumoniamnist.npz}"
 out="${2:-$root/models/transfer-experiments}"
-epochs="${EPOCHS:-12}"
+epochs="${EPOCHS:-20}"
 recipes="${RECIPES:-scratch full twophase olddefaults}"
 rx="$root/scripts/resnext"
 mkdir -p "$out"

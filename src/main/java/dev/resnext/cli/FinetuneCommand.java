@@ -35,7 +35,7 @@ import java.util.concurrent.Callable;
                 + "for the new labels, optional frozen layers, grayscale/RGB and input-size adaptation, "
                 + "class weights or a balanced sampler, single- or multi-label tasks.",
                 "Takes every option of 'train' as well. Options not given follow the recipe chosen for transfer "
-                        + "(issue 14, docs/results.md): --epochs 6 --batch 64 --backbone-lr-factor 1 --monitor val_auc "
+                        + "(issue 14, docs/results.md): --epochs 20 --batch 64 --backbone-lr-factor 1 --monitor val_auc "
                         + "--class-weights auto --augment shift,rotate, one phase; other options as in 'train'."})
 public final class FinetuneCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(FinetuneCommand.class);

@@ -26,7 +26,7 @@ public record FinetuneDefaults(int epochs, int batch, double backboneLrFactor, i
                                String classWeights, String augment) {
 
     /** The recipe in force. */
-    public static final FinetuneDefaults CHOSEN = new FinetuneDefaults(6, 64, 1.0, 0, "val_auc", "auto",
+    public static final FinetuneDefaults CHOSEN = new FinetuneDefaults(20, 64, 1.0, 0, "val_auc", "auto",
             "shift,rotate");
 
     /** As recorded in a fine-tuned model's provenance. */
