@@ -208,18 +208,29 @@ final class ApiHandler extends Handler.Abstract {
 
     private Answer predictOne(Request request, long start) {
         PredictOptions opts = options(request, true);
-        List<Upload> uploads = uploads(request, false);
-        Upload u = uploads.get(0);
-        return withModel(m -> {
-            Decoded d = decode(u, m.classifier());
-            BatchQueue.Scored s = await(m.queue().classify(d.prepared(), opts.tta()));
-            Map<String, Object> out = prediction(m, u.name(), d, s, start);
-            if (opts.explain()) {
-                out.put("explain", explain(m, d, s.prediction()));
-            }
-            out.put("model", identity(m));
-            return Answer.json(200, out);
-        });
+        // announced before the body is read: the batch being gathered waits for this request
+        Arrivals.Arrival arrival = server.arrivals().arrive();
+        try {
+            Upload u = uploads(request, false).get(0);
+            return withModel(m -> {
+                Decoded d = decode(u, m.classifier());
+                CompletableFuture<BatchQueue.Scored> queued = m.queue().classify(d.prepared(), opts.tta());
+                arrival.close();
+                return predicted(m, u, d, await(queued), opts, start);
+            });
+        } finally {
+            arrival.close();
+        }
+    }
+
+    private Answer predicted(ServedModel m, Upload u, Decoded d, BatchQueue.Scored s, PredictOptions opts,
+                             long start) {
+        Map<String, Object> out = prediction(m, u.name(), d, s, start);
+        if (opts.explain()) {
+            out.put("explain", explain(m, d, s.prediction()));
+        }
+        out.put("model", identity(m));
+        return Answer.json(200, out);
     }
 
     private Answer predictBatch(Request request, long start) {
@@ -231,7 +242,7 @@ final class ApiHandler extends Handler.Abstract {
             List<Decoded> decoded = new ArrayList<>();
             int failed = 0;
             for (Upload u : uploads) {
-                try {
+                try (Arrivals.Arrival a = server.arrivals().arrive()) {
                     Decoded d = decode(u, m.classifier());
                     decoded.add(d);
                     futures.add(m.queue().classify(d.prepared(), opts.tta()));

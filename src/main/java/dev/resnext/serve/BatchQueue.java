@@ -22,7 +22,11 @@ import java.util.function.Supplier;
  * <p>One worker thread owns the network (a DL4J graph must not run in two threads at once). It takes
  * the oldest waiting request, then every request already waiting, then waits at most {@code maxWait}
  * for more until {@code maxBatch} are gathered, and runs them as one batch (one batch per test-time
- * augmentation asked for). Other work on the network (Grad-CAM) runs between batches on the same
+ * augmentation asked for). Requests that the server has already received and is decoding
+ * ({@link Arrivals}) are waited for beyond {@code maxWait}, up to {@link #ARRIVING_WAIT_NANOS}: they
+ * are moments away, and a batch closed without them leaves them for a batch of their own. Under
+ * load this is what keeps batches full: when a batch answers its clients, their next requests
+ * arrive together but are decoded one after the other, over longer than a few milliseconds. Other work on the network (Grad-CAM) runs between batches on the same
  * thread. The queue is bounded: when it is full a request is refused at once (HTTP 503) instead of
  * piling up memory.
  *
@@ -84,7 +88,11 @@ final class BatchQueue implements AutoCloseable {
         return out;
     }
 
+    /** Longest a batch waits for requests being decoded (when {@code maxWait} is not 0). */
+    static final long ARRIVING_WAIT_NANOS = 50_000_000L;
+
     private final Network network;
+    private final Arrivals arrivals;
     private final int maxBatch;
     private final long maxWaitNanos;
     private final BlockingQueue<Task> queue;
@@ -95,12 +103,16 @@ final class BatchQueue implements AutoCloseable {
 
     BatchQueue(Network network, int maxBatch, long maxWaitNanos, int capacity, ServeMetrics metrics,
                String name) {
-        this(network, maxBatch, maxWaitNanos, capacity, metrics, name, () -> { });
+        this(network, maxBatch, maxWaitNanos, capacity, metrics, name, new Arrivals(), () -> { });
     }
 
-    /** @param afterStop run on the worker thread when it ends (frees what the network holds) */
+    /**
+     * @param arrivals  requests being received or decoded, which a batch waits for
+     * @param afterStop run on the worker thread when it ends (frees what the network holds)
+     */
     BatchQueue(Network network, int maxBatch, long maxWaitNanos, int capacity, ServeMetrics metrics,
-               String name, Runnable afterStop) {
+               String name, Arrivals arrivals, Runnable afterStop) {
+        this.arrivals = arrivals;
         this.afterStop = afterStop;
         this.network = network;
         this.maxBatch = maxBatch;
@@ -117,6 +129,11 @@ final class BatchQueue implements AutoCloseable {
         CompletableFuture<Scored> f = new CompletableFuture<>();
         offer(new Classify(prepared, tta, System.nanoTime(), f));
         return f;
+    }
+
+    /** Announces a request that will be queued as soon as it is decoded (see {@link Arrivals}). */
+    Arrivals.Arrival arrive() {
+        return arrivals.arrive();
     }
 
     /** Runs {@code work} on the network's thread between batches. */
@@ -163,19 +180,24 @@ final class BatchQueue implements AutoCloseable {
             }
             batch.clear();
             batch.add((Classify) first);
-            long deadline = System.nanoTime() + maxWaitNanos;
+            long now = System.nanoTime();
+            long deadline = now + maxWaitNanos;
+            long arrivingDeadline = maxWaitNanos == 0 ? deadline : now + Math.max(maxWaitNanos, ARRIVING_WAIT_NANOS);
             while (batch.size() < maxBatch) {
                 Task next = queue.poll();
                 if (next == null) {
-                    long left = deadline - System.nanoTime();
+                    boolean expecting = arrivals.count() > 0;
+                    long left = (expecting ? arrivingDeadline : deadline) - System.nanoTime();
                     if (left <= 0) break;
                     try {
-                        next = queue.poll(left, TimeUnit.NANOSECONDS);
+                        // while requests are being decoded, look again every millisecond: one that
+                        // fails to decode is never queued, and then the plain deadline applies
+                        next = queue.poll(expecting ? Math.min(left, 1_000_000L) : left, TimeUnit.NANOSECONDS);
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         break;
                     }
-                    if (next == null) break;
+                    if (next == null) continue;
                 }
                 if (next instanceof Exclusive) {
                     pending = next; // after this batch, in arrival order

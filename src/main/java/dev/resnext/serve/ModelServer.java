@@ -54,6 +54,7 @@ public final class ModelServer implements AutoCloseable {
     private final InferencePlan.Precision precision;
 
     private final ServeMetrics metrics = new ServeMetrics();
+    private final Arrivals arrivals = new Arrivals();
     private final AtomicReference<ServedModel> current = new AtomicReference<>();
     private final AtomicInteger generation = new AtomicInteger();
     private final Object reloadLock = new Object();
@@ -326,7 +327,7 @@ public final class ModelServer implements AutoCloseable {
 
     /** Loads the zip the server was started with, with its own batching queue. */
     private ServedModel loadModel() {
-        return ServedModel.load(model, precision, maxBatch, maxWait.toNanos(), queueCapacity, metrics,
+        return ServedModel.load(model, precision, maxBatch, maxWait.toNanos(), queueCapacity, metrics, arrivals,
                 generation.incrementAndGet());
     }
 
@@ -349,6 +350,11 @@ public final class ModelServer implements AutoCloseable {
 
     ServeMetrics metrics() {
         return metrics;
+    }
+
+    /** Requests being received or decoded, which the batching queues wait for. */
+    Arrivals arrivals() {
+        return arrivals;
     }
 
     long maxUploadBytes() {

@@ -42,7 +42,7 @@ final class ServedModel {
     private volatile boolean retired;
 
     private ServedModel(Path source, String sha256, LoadedModel model, int maxBatch, long maxWaitNanos, int capacity,
-                        ServeMetrics metrics, double loadSeconds, int generation) {
+                        ServeMetrics metrics, Arrivals arrivals, double loadSeconds, int generation) {
         this.source = source;
         this.sha256 = sha256;
         this.classifier = ResNeXtClassifier.of(model);
@@ -57,7 +57,7 @@ final class ServedModel {
         this.gradCam = cam;
         this.gradCamProblem = problem;
         this.queue = new BatchQueue(BatchQueue.Network.of(classifier, maxBatch), maxBatch, maxWaitNanos, capacity,
-                metrics, Integer.toString(generation), () -> GraphRuntime.release(model.graph()));
+                metrics, Integer.toString(generation), arrivals, () -> GraphRuntime.release(model.graph()));
         this.loadSeconds = loadSeconds;
         this.loadedAt = Instant.now();
     }
@@ -69,13 +69,13 @@ final class ServedModel {
      * @throws ResNeXtException when the zip cannot be served (missing, damaged, not a model of ours)
      */
     static ServedModel load(Path zip, InferencePlan.Precision precision, int maxBatch, long maxWaitNanos, int capacity,
-                            ServeMetrics metrics, int generation) {
+                            ServeMetrics metrics, Arrivals arrivals, int generation) {
         long start = System.nanoTime();
         String sha = sha256(zip);
         LoadedModel model = ModelZip.load(zip);
         GraphRuntime.prepare(model.graph(), GraphRuntime.Mode.INFERENCE, precision);
         double seconds = (System.nanoTime() - start) / 1e9;
-        ServedModel m = new ServedModel(zip, sha, model, maxBatch, maxWaitNanos, capacity, metrics, seconds,
+        ServedModel m = new ServedModel(zip, sha, model, maxBatch, maxWaitNanos, capacity, metrics, arrivals, seconds,
                 generation);
         log.info("loaded {} (sha256 {}, {} classes) in {} s", zip.getFileName(), sha.substring(0, 12),
                 m.classifier.labels().size(), String.format(java.util.Locale.ROOT, "%.2f", seconds));

@@ -108,6 +108,30 @@ class ResNeXtClassifierTest {
         }
     }
 
+    /** Input arrays are reused per batch size: batches of every size, in any order, answer as one by one. */
+    @Test
+    void batchesOfEverySizeAnswerAsOneByOne() {
+        ResNeXtClassifier clf = ResNeXtClassifier.load(zip);
+        List<float[]> prepared = new ArrayList<>();
+        List<double[]> single = new ArrayList<>();
+        for (int i = 0; i < images.size(); i++) {
+            float[] x = clf.prepare(dev.resnext.data.ImageDecoder.fromBufferedImage(
+                    SyntheticShapes.draw(images.label(i), 16, 3, i / 4)));
+            prepared.add(x);
+            single.add(clf.classifyPrepared(List.of(x)).get(0).probabilities());
+        }
+        for (int n : new int[] {3, 7, 2, 5, 6, 4, 3, 7, 1}) { // more sizes than arrays are kept
+            for (int from = 0; from + n <= prepared.size(); from += n) {
+                List<Prediction> got = clf.classifyPrepared(prepared.subList(from, from + n));
+                for (int k = 0; k < n; k++) {
+                    assertArrayEquals(single.get(from + k), got.get(k).probabilities(), 1e-6, "batch of " + n);
+                }
+            }
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> clf.classifyPrepared(List.of(new float[5])));
+        assertTrue(e.getMessage().contains("256"), e.getMessage());
+    }
+
     @Test
     void arrayInputIsCheckedAgainstTheModel() {
         ResNeXtClassifier clf = ResNeXtClassifier.load(zip);

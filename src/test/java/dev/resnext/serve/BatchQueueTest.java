@@ -68,6 +68,50 @@ class BatchQueueTest {
         }
     }
 
+    /**
+     * A request the server is still decoding joins the batch being gathered even when it is queued
+     * after the batch's own wait; one that is never queued holds the batch at most
+     * {@link BatchQueue#ARRIVING_WAIT_NANOS}; without an announcement the plain wait applies.
+     */
+    @Test
+    void requestsBeingDecodedAreWaitedForUpToTheirLimit() throws Exception {
+        long shortWait = TimeUnit.MILLISECONDS.toNanos(2);
+        FakeNetwork net = new FakeNetwork();
+        try (BatchQueue q = new BatchQueue(net, 8, shortWait, 64, new ServeMetrics(), "t")) {
+            // announced: queued 20 ms after the first request, well after its 2 ms wait
+            CompletableFuture<BatchQueue.Scored> a;
+            CompletableFuture<BatchQueue.Scored> b;
+            try (Arrivals.Arrival arrival = q.arrive()) {
+                a = q.classify(new float[] {0.1f}, TestTimeAugmentation.NONE);
+                Thread.sleep(20);
+                b = q.classify(new float[] {0.2f}, TestTimeAugmentation.NONE);
+            }
+            assertEquals(2, a.get(5, TimeUnit.SECONDS).batchSize(), "the decoded request joined the batch");
+            assertEquals(2, b.get(5, TimeUnit.SECONDS).batchSize());
+
+            // not announced: the first request runs alone after its 2 ms
+            CompletableFuture<BatchQueue.Scored> c = q.classify(new float[] {0.3f}, TestTimeAugmentation.NONE);
+            Thread.sleep(30);
+            CompletableFuture<BatchQueue.Scored> d = q.classify(new float[] {0.4f}, TestTimeAugmentation.NONE);
+            assertEquals(1, c.get(5, TimeUnit.SECONDS).batchSize());
+            assertEquals(1, d.get(5, TimeUnit.SECONDS).batchSize());
+
+            // announced but never queued (not an image): the batch waits at most the limit
+            Arrivals.Arrival lost = q.arrive();
+            long t0 = System.nanoTime();
+            CompletableFuture<BatchQueue.Scored> e = q.classify(new float[] {0.5f}, TestTimeAugmentation.NONE);
+            assertEquals(1, e.get(5, TimeUnit.SECONDS).batchSize());
+            double ms = (System.nanoTime() - t0) / 1e6;
+            assertTrue(ms >= 45 && ms < 1000, "waited " + ms + " ms for the announced request");
+            lost.close();
+            lost.close(); // closing twice counts once
+            CompletableFuture<BatchQueue.Scored> f = q.classify(new float[] {0.6f}, TestTimeAugmentation.NONE);
+            long t1 = System.nanoTime();
+            f.get(5, TimeUnit.SECONDS);
+            assertTrue((System.nanoTime() - t1) / 1e6 < 40, "nothing announced any more: the plain wait");
+        }
+    }
+
     @Test
     void waitingRequestsAreRunAsOneBatchInOrder() throws Exception {
         FakeNetwork net = new FakeNetwork();
