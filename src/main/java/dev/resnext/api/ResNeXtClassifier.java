@@ -49,13 +49,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * concurrent use.
  */
 public final class ResNeXtClassifier {
+    /** Input arrays kept, one per batch size: the powers of two from 1 to 32 that a server's chunks use. */
+    private static final int MAX_CACHED_INPUTS = 6;
+
     private final ComputationGraph graph;
     private final DataNormalization normalizer;
     private final ModelMetadata metadata;
     private final InputShape shape;
     private final List<String> labels;
     private final ReentrantLock lock;
-    private static final int MAX_CACHED_INPUTS = 4;
     private final Scorer scorer;
     private final double[] thresholds;
     private final String thresholdSource;

@@ -26,8 +26,8 @@ import java.util.function.Supplier;
  * ({@link Arrivals}) are waited for beyond {@code maxWait}, up to {@link #ARRIVING_WAIT_NANOS}: they
  * are moments away, and a batch closed without them leaves them for a batch of their own. Under
  * load this is what keeps batches full: when a batch answers its clients, their next requests
- * arrive together but are decoded one after the other, over longer than a few milliseconds. Other work on the network (Grad-CAM) runs between batches on the same
- * thread. The queue is bounded: when it is full a request is refused at once (HTTP 503) instead of
+ * arrive together but are decoded one after the other, over longer than a few milliseconds. Other
+ * work on the network (Grad-CAM) runs between batches on the same thread. The queue is bounded: when it is full a request is refused at once (HTTP 503) instead of
  * piling up memory.
  *
  * <p>Why not DL4J's {@code ParallelInference}: it runs replicas of the network, which multiplies the

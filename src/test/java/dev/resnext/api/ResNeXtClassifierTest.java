@@ -120,7 +120,7 @@ class ResNeXtClassifierTest {
             prepared.add(x);
             single.add(clf.classifyPrepared(List.of(x)).get(0).probabilities());
         }
-        for (int n : new int[] {3, 7, 2, 5, 6, 4, 3, 7, 1}) { // more sizes than arrays are kept
+        for (int n : new int[] {3, 7, 2, 5, 6, 4, 3, 7, 1}) { // more sizes than arrays are kept (7 > 6)
             for (int from = 0; from + n <= prepared.size(); from += n) {
                 List<Prediction> got = clf.classifyPrepared(prepared.subList(from, from + n));
                 for (int k = 0; k < n; k++) {
