@@ -114,8 +114,9 @@ public final class Trainer {
             return asked;
         }
         if (SAID_CPU_WORKERS.compareAndSet(false, true)) {
-            log.warn("--workers {} on the CPU: training with 1 worker, which already uses every core and is faster "
-                    + "than {} replicas here (-Dresnext.cpuReplicas=true runs the replicas anyway)", asked, asked);
+            log.warn("{} data-parallel workers asked for on the CPU: training with 1, which already uses every core "
+                    + "and is faster than {} replicas here (-Dresnext.cpuReplicas=true runs the replicas anyway)",
+                    asked, asked);
         }
         return 1;
     }
