@@ -299,11 +299,11 @@ public final class ResNeXtClassifier {
             java.nio.FloatBuffer dst = x.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
             float[] row = new float[hw];
             for (float[] img : prepared) {
+                if (channelMean == null) {
+                    dst.put(img);
+                    continue;
+                }
                 for (int k = 0; k < c; k++) {
-                    if (channelMean == null) {
-                        dst.put(img, k * hw, hw);
-                        continue;
-                    }
                     float m = channelMean[k];
                     float sd = channelStd[k];
                     for (int j = 0; j < hw; j++) {

@@ -131,11 +131,6 @@ final class BatchQueue implements AutoCloseable {
         return f;
     }
 
-    /** Announces a request that will be queued as soon as it is decoded (see {@link Arrivals}). */
-    Arrivals.Arrival arrive() {
-        return arrivals.arrive();
-    }
-
     /** Runs {@code work} on the network's thread between batches. */
     @SuppressWarnings("unchecked")
     <T> CompletableFuture<T> exclusive(Supplier<T> work) {

@@ -77,11 +77,12 @@ class BatchQueueTest {
     void requestsBeingDecodedAreWaitedForUpToTheirLimit() throws Exception {
         long shortWait = TimeUnit.MILLISECONDS.toNanos(2);
         FakeNetwork net = new FakeNetwork();
-        try (BatchQueue q = new BatchQueue(net, 8, shortWait, 64, new ServeMetrics(), "t")) {
+        Arrivals arrivals = new Arrivals();
+        try (BatchQueue q = new BatchQueue(net, 8, shortWait, 64, new ServeMetrics(), "t", arrivals, () -> { })) {
             // announced: queued 20 ms after the first request, well after its 2 ms wait
             CompletableFuture<BatchQueue.Scored> a;
             CompletableFuture<BatchQueue.Scored> b;
-            try (Arrivals.Arrival arrival = q.arrive()) {
+            try (Arrivals.Arrival arrival = arrivals.arrive()) {
                 a = q.classify(new float[] {0.1f}, TestTimeAugmentation.NONE);
                 Thread.sleep(20);
                 b = q.classify(new float[] {0.2f}, TestTimeAugmentation.NONE);
@@ -97,7 +98,7 @@ class BatchQueueTest {
             assertEquals(1, d.get(5, TimeUnit.SECONDS).batchSize());
 
             // announced but never queued (not an image): the batch waits at most the limit
-            Arrivals.Arrival lost = q.arrive();
+            Arrivals.Arrival lost = arrivals.arrive();
             long t0 = System.nanoTime();
             CompletableFuture<BatchQueue.Scored> e = q.classify(new float[] {0.5f}, TestTimeAugmentation.NONE);
             assertEquals(1, e.get(5, TimeUnit.SECONDS).batchSize());
