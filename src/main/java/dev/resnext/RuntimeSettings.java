@@ -34,12 +34,14 @@ import java.util.Properties;
  * @param imageCacheBytes        budget for prepared images held in memory
  * @param cacheDir               where large .npz arrays are extracted ("": $RESNEXT_CACHE or ~/.cache/resnext)
  * @param cpuReplicas            {@code --workers N} on the CPU runs N ParallelWrapper replicas (false: one worker)
+ * @param plainPointwise         1x1 convolutions in training run on plain NCHW arrays (no reorders)
  */
 public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean oneDnnBatchNorm, boolean oneDnnRelu,
                               boolean libnd4jConvBackward, boolean fusedGroups, boolean sharedSplitGradient,
                               boolean inPlaceRelu, boolean fastWorkspaceLearning, int workspaceLearningCycles,
                               long maxResidentBytes, boolean inferencePlan, long npzInMemoryBytes,
-                              long imageCacheBytes, String cacheDir, boolean cpuReplicas) {
+                              long imageCacheBytes, String cacheDir, boolean cpuReplicas,
+                              boolean plainPointwise) {
 
     /** One property: its name, default and meaning. */
     public record Property(String name, String defaultValue, String meaning) {
@@ -63,7 +65,9 @@ public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean
             new Property("resnext.imageCacheBytes", "1g", "budget for prepared images held in memory"),
             new Property("resnext.cacheDir", "", "where large .npz arrays are extracted (empty: $RESNEXT_CACHE, else ~/.cache/resnext)"),
             new Property("resnext.cpuReplicas", "false",
-                    "--workers N on the CPU runs N replicas (false: one worker, which is faster on a CPU)"));
+                    "--workers N on the CPU runs N replicas (false: one worker, which is faster on a CPU)"),
+            new Property("resnext.onednn.plainPointwise", "true",
+                    "1x1 convolutions in training on plain NCHW arrays (oneDNN's GEMM kernels, no reorders)"));
 
     private static volatile RuntimeSettings current;
 
@@ -116,7 +120,8 @@ public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean
                 bytes(props, "resnext.npzInMemoryBytes"),
                 bytes(props, "resnext.imageCacheBytes"),
                 raw(props, "resnext.cacheDir"),
-                flag(props, "resnext.cpuReplicas"));
+                flag(props, "resnext.cpuReplicas"),
+                flag(props, "resnext.onednn.plainPointwise"));
     }
 
     /** Every lever on (the defaults). */
@@ -127,14 +132,22 @@ public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean
     /** Every speed lever off: DL4J's own code for every layer (what a plain DL4J program runs). */
     public RuntimeSettings allLeversOff() {
         return new RuntimeSettings(false, false, false, false, false, false, false, false, false,
-                workspaceLearningCycles, maxResidentBytes, false, npzInMemoryBytes, imageCacheBytes, cacheDir, cpuReplicas);
+                workspaceLearningCycles, maxResidentBytes, false, npzInMemoryBytes, imageCacheBytes, cacheDir, cpuReplicas,
+                false);
     }
 
     /** The same settings with {@code resnext.cpuReplicas} set to {@code on}. */
     public RuntimeSettings withCpuReplicas(boolean on) {
         return new RuntimeSettings(oneDnn, oneDnnConvolution, oneDnnBatchNorm, oneDnnRelu, libnd4jConvBackward,
                 fusedGroups, sharedSplitGradient, inPlaceRelu, fastWorkspaceLearning, workspaceLearningCycles,
-                maxResidentBytes, inferencePlan, npzInMemoryBytes, imageCacheBytes, cacheDir, on);
+                maxResidentBytes, inferencePlan, npzInMemoryBytes, imageCacheBytes, cacheDir, on, plainPointwise);
+    }
+
+    /** The same settings with {@code resnext.onednn.plainPointwise} set to {@code on}. */
+    public RuntimeSettings withPlainPointwise(boolean on) {
+        return new RuntimeSettings(oneDnn, oneDnnConvolution, oneDnnBatchNorm, oneDnnRelu, libnd4jConvBackward,
+                fusedGroups, sharedSplitGradient, inPlaceRelu, fastWorkspaceLearning, workspaceLearningCycles,
+                maxResidentBytes, inferencePlan, npzInMemoryBytes, imageCacheBytes, cacheDir, cpuReplicas, on);
     }
 
     /** Property name -> value in force, for {@code info}. */
@@ -143,7 +156,7 @@ public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean
         List<Object> values = new ArrayList<>(List.of(oneDnn, oneDnnConvolution, oneDnnBatchNorm, oneDnnRelu,
                 libnd4jConvBackward, fusedGroups, sharedSplitGradient, inPlaceRelu, fastWorkspaceLearning,
                 workspaceLearningCycles, maxResidentBytes, inferencePlan, npzInMemoryBytes, imageCacheBytes, cacheDir,
-                cpuReplicas));
+                cpuReplicas, plainPointwise));
         for (int i = 0; i < PROPERTIES.size(); i++) {
             m.put(PROPERTIES.get(i).name(), String.valueOf(values.get(i)));
         }

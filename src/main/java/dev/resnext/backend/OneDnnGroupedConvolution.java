@@ -28,7 +28,10 @@ import java.util.Map;
  * ResNeXt-50 became 512 small native calls forward and 512 slow ones backward). Here the oneDNN
  * primitives are created once per shape and thread and cached; oneDNN picks its preferred (blocked)
  * memory formats and the data are reordered from and to ND4J's plain NCHW arrays, with the
- * temporary buffers taken from the caller's DL4J working-memory workspace.
+ * temporary buffers taken from the caller's DL4J working-memory workspace. A 1x1 convolution
+ * without groups is the exception ({@code resnext.onednn.plainPointwise}): it runs on the plain
+ * arrays themselves, where oneDNN computes it as a matrix product (no im2col at stride 1); the
+ * reorders to and from the blocked layout cost more than its blocked kernel saves.
  *
  * <p>Arrays passed in must be float, c-ordered and contiguous (a view with an offset is fine);
  * weights are {@code [outChannels, inChannels/groups, kH, kW]}, which is oneDNN's {@code goihw}.
@@ -36,7 +39,7 @@ import java.util.Map;
  * convolutions otherwise. The cached primitives are per thread.
  */
 public final class OneDnnGroupedConvolution {
-    private static final ThreadLocal<Map<Geometry, Plan>> PLANS = ThreadLocal.withInitial(HashMap::new);
+    private static final ThreadLocal<Map<PlanKey, Plan>> PLANS = ThreadLocal.withInitial(HashMap::new);
     private static final ThreadLocal<Map<ReorderKey, reorder>> REORDERS = ThreadLocal.withInitial(HashMap::new);
 
     private OneDnnGroupedConvolution() {
@@ -163,7 +166,12 @@ public final class OneDnnGroupedConvolution {
         if (!OneDnn.available()) {
             throw new IllegalStateException("oneDNN is not available");
         }
-        return PLANS.get().computeIfAbsent(g, Plan::new);
+        boolean plain = g.kH() == 1 && g.kW() == 1 && g.groups() == 1
+                && dev.resnext.RuntimeSettings.current().plainPointwise();
+        return PLANS.get().computeIfAbsent(new PlanKey(g, plain), k -> new Plan(k.geometry(), k.plain()));
+    }
+
+    private record PlanKey(Geometry geometry, boolean plain) {
     }
 
     private static memory bind(memory.desc desc, INDArray a) {
@@ -216,6 +224,8 @@ public final class OneDnnGroupedConvolution {
     /** The oneDNN descriptors and primitives of one geometry, kept for the thread's lifetime. */
     private static final class Plan {
         final Geometry g;
+        /** Source and destination in plain NCHW rather than oneDNN's choice. */
+        final boolean plain;
         final memory.desc srcPlain;
         final memory.desc dstPlain;
         final memory.desc wPlain;
@@ -236,14 +246,15 @@ public final class OneDnnGroupedConvolution {
         String bdImpl;
         String bwImpl;
 
-        Plan(Geometry g) {
+        Plan(Geometry g, boolean plain) {
             this.g = g;
+            this.plain = plain;
             try (PointerScope temporaries = new PointerScope()) {
                 srcPlain = OneDnn.keep(new memory.desc(g.srcDims(), memory.data_type.f32, memory.format_tag.nchw));
                 dstPlain = OneDnn.keep(new memory.desc(g.dstDims(), memory.data_type.f32, memory.format_tag.nchw));
                 wPlain = OneDnn.keep(new memory.desc(g.weightDims(), memory.data_type.f32, memory.format_tag.goihw));
                 convolution_forward.desc d = new convolution_forward.desc(dnnl.prop_kind.forward_training,
-                        dnnl.algorithm.convolution_direct, any(g.srcDims()), any(g.weightDims()), any(g.dstDims()),
+                        dnnl.algorithm.convolution_direct, src(), any(g.weightDims()), dst(),
                         strides(), dilations(), padLeft(), g.padRight());
                 fwdPd = OneDnn.keep(new convolution_forward.primitive_desc(d, OneDnn.engine()));
                 fwd = OneDnn.keep(new convolution_forward(fwdPd));
@@ -260,7 +271,7 @@ public final class OneDnnGroupedConvolution {
             }
             try (PointerScope temporaries = new PointerScope()) {
                 convolution_backward_data.desc dd = new convolution_backward_data.desc(
-                        dnnl.algorithm.convolution_direct, any(g.srcDims()), any(g.weightDims()), any(g.dstDims()),
+                        dnnl.algorithm.convolution_direct, src(), any(g.weightDims()), dst(),
                         strides(), dilations(), padLeft(), g.padRight());
                 convolution_backward_data.primitive_desc dpd =
                         new convolution_backward_data.primitive_desc(dd, OneDnn.engine(), fwdPd);
@@ -269,7 +280,7 @@ public final class OneDnnGroupedConvolution {
                 bdDiffSrc = OneDnn.keep(dpd.diff_src_desc());
                 bdImpl = dpd.impl_info_str().getString();
                 convolution_backward_weights.desc wd = new convolution_backward_weights.desc(
-                        dnnl.algorithm.convolution_direct, any(g.srcDims()), any(g.weightDims()), any(g.dstDims()),
+                        dnnl.algorithm.convolution_direct, src(), any(g.weightDims()), dst(),
                         strides(), dilations(), padLeft(), g.padRight());
                 convolution_backward_weights.primitive_desc wpd =
                         new convolution_backward_weights.primitive_desc(wd, OneDnn.engine(), fwdPd);
@@ -282,6 +293,8 @@ public final class OneDnnGroupedConvolution {
             }
         }
 
+        private memory.desc src() { return plain ? srcPlain : any(g.srcDims()); }
+        private memory.desc dst() { return plain ? dstPlain : any(g.dstDims()); }
         private long[] strides() { return new long[] {g.strideH(), g.strideW()}; }
         // oneDNN counts dilation from 0 (no dilation), DL4J from 1
         private long[] dilations() { return new long[] {g.dilationH() - 1, g.dilationW() - 1}; }

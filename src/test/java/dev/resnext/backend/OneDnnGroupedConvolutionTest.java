@@ -77,4 +77,48 @@ class OneDnnGroupedConvolutionTest {
             close(dwg, dw.get(NDArrayIndex.interval(g * gw, (g + 1) * gw)), "weight gradient group " + g);
         }
     }
+
+    /**
+     * 1x1 convolutions (the bottleneck's and the strided shortcut's) on plain NCHW arrays and in
+     * oneDNN's blocked layout, both against libnd4j's conv2d.
+     */
+    @ParameterizedTest
+    @CsvSource({"2,16,24,9,1,true", "2,16,24,9,1,false", "3,32,64,8,2,true", "3,32,64,8,2,false",
+            "1,64,16,7,1,true"})
+    void pointwiseMatchesLibnd4jOnPlainAndBlockedArrays(int n, int c, int oc, int h, int stride, boolean plain) {
+        long oh = (h - 1) / stride + 1;
+        Nd4j.getRandom().setSeed(11);
+        INDArray x = Nd4j.randn(DataType.FLOAT, n, c, h, h);
+        INDArray w = Nd4j.randn(DataType.FLOAT, oc, c, 1, 1);
+        INDArray dy = Nd4j.randn(DataType.FLOAT, n, oc, oh, oh);
+        var geo = new OneDnnGroupedConvolution.Geometry(n, c, h, h, oc, oh, oh, 1, 1, 1, stride, stride, 0, 0, 1, 1);
+        INDArray y = Nd4j.create(DataType.FLOAT, n, oc, oh, oh);
+        INDArray dx = Nd4j.create(DataType.FLOAT, n, c, h, h);
+        INDArray dw = Nd4j.create(DataType.FLOAT, oc, c, 1, 1);
+        LayerWorkspaceMgr mgr = LayerWorkspaceMgr.noWorkspaces();
+        try (var o = dev.resnext.RuntimeSettings.override(dev.resnext.RuntimeSettings.current().withPlainPointwise(plain))) {
+            OneDnnGroupedConvolution.forward(geo, x, w, y, mgr, ArrayType.FF_WORKING_MEM);
+            OneDnnGroupedConvolution.backward(geo, x, w, dy, dx, dw, mgr, ArrayType.BP_WORKING_MEM);
+        }
+        OpContext f = Nd4j.getExecutioner().buildContext();
+        f.setIArguments(1, 1, stride, stride, 0, 0, 1, 1, 0, 0, 1);
+        INDArray expectedY = Nd4j.create(DataType.FLOAT, n, oc, oh, oh);
+        f.setInputArray(0, x);
+        f.setInputArray(1, w);
+        f.setOutputArray(0, expectedY);
+        Nd4j.exec(new Conv2D(), f);
+        close(expectedY, y, "forward");
+        OpContext b = Nd4j.getExecutioner().buildContext();
+        b.setIArguments(1, 1, stride, stride, 0, 0, 1, 1, 0, 0, 1);
+        INDArray expectedDx = Nd4j.create(DataType.FLOAT, n, c, h, h);
+        INDArray expectedDw = Nd4j.create(DataType.FLOAT, oc, c, 1, 1);
+        b.setInputArray(0, x);
+        b.setInputArray(1, w);
+        b.setInputArray(2, dy);
+        b.setOutputArray(0, expectedDx);
+        b.setOutputArray(1, expectedDw);
+        Nd4j.exec(new Conv2DDerivative(), b);
+        close(expectedDx, dx, "input gradient");
+        close(expectedDw, dw, "weight gradient");
+    }
 }
