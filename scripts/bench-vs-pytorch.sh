@@ -13,7 +13,8 @@
 # disturbed by other processes; run it on a quiet machine all the same. With --out, appends one
 # JSON line with every round to FILE.
 # Settings (environment): PYTHON (default /usr/bin/python3), TORCH_BENCH (path of bench.py),
-# plus everything scripts/resnext reads (RESNEXT_HEAP, ...).
+# TORCH_OPENBLAS_THREADS (OpenBLAS threads for PyTorch, default 1), plus everything scripts/resnext
+# reads (RESNEXT_HEAP, ...).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -69,7 +70,10 @@ for (( r = 1; r <= rounds; r++ )); do
   "$root/scripts/resnext" benchmark --model "$model" --mode "$mode" --batch "$batch" --iters "$iters" \
     --warmup "$warmup" --max-other "$max_other" --precision "$precision" --json > "$tmp/dl4j.$r.json"
   echo "== round $r/$rounds: PyTorch (bench.py)" >&2
-  "$python" "$torch_bench" "$model" "$mode" "$batch" --iters "$iters" --warmup "$warmup" \
+  # Debian's PyTorch calls OpenBLAS (pthreads build) for matrix products from inside its OpenMP
+  # threads: with OpenBLAS's own default of one thread per core the two pools oversubscribe the cores
+  # (batch-1 inference 7.7 against 10.3 images/s on 2026-12-02), so PyTorch gets one BLAS thread.
+  OPENBLAS_NUM_THREADS="${TORCH_OPENBLAS_THREADS:-1}" "$python" "$torch_bench" "$model" "$mode" "$batch" --iters "$iters" --warmup "$warmup" \
     --threads "$threads" --max-other "$max_other" | tail -1 > "$tmp/torch.$r.json"
   if (( ort )); then
     echo "== round $r/$rounds: ONNX Runtime (Java, all graph optimisations)" >&2

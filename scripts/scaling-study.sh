@@ -40,7 +40,7 @@ for s in $sizes; do
   log "inference, batch 8, input ${s}x${s}"
   ours="$("$root/scripts/resnext" benchmark --model "$model" --mode infer --batch 8 --input "${s}x${s}x3" --iters 5 \
     --warmup 2 --json 2>/dev/null | "$python" -c 'import json,sys; print(json.load(sys.stdin)["imagesPerSecond"])')"
-  torch="$("$python" - "$s" <<'PY'
+  torch="$(OPENBLAS_NUM_THREADS=1 "$python" - "$s" <<'PY'
 import sys, time, statistics, torch, torchvision
 torch.set_num_threads(2); torch.manual_seed(0)
 s = int(sys.argv[1]); m = torchvision.models.resnext50_32x4d().eval(); x = torch.randn(8, 3, s, s)
