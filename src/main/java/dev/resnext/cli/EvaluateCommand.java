@@ -109,7 +109,7 @@ public final class EvaluateCommand implements Callable<Integer> {
 
     @Option(names = "--out", paramLabel = "DIR",
             description = "Also write metrics.json, intervals.csv, confusion-matrix.png, roc.png and "
-                    + "reliability.png into DIR.")
+                    + "reliability.png into DIR (with --compare: comparison.json).")
     Path out;
 
     @Option(names = "--skip-unreadable",
@@ -203,6 +203,9 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Mixin
     ImageLimitOption imageLimit = new ImageLimitOption();
 
+    /** What {@code --compare} writes under --out. */
+    static final String COMPARISON_FILE = "comparison.json";
+
     /** The report files under --out; each is written temp-then-rename, those a run needs only. */
     static final List<String> REPORT_FILES = List.of("metrics.json", "intervals.csv", "confusion-matrix.png",
             "roc.png", "reliability.png");
@@ -246,7 +249,9 @@ public final class EvaluateCommand implements Callable<Integer> {
                         + "it does not take --choose-threshold, --threshold or --save");
             }
             backend.initialize();
-            return compareModels();
+            List<Path> report = out == null ? List.of() : List.of(out.resolve(COMPARISON_FILE));
+            Outputs.checkWritable("--out", report);
+            return Outputs.writing(report, List.of(), this::compareModels);
         }
         // every file this run may write is checked before any work, and removed again if the run fails
         List<Path> files = new ArrayList<>();
@@ -437,6 +442,9 @@ public final class EvaluateCommand implements Callable<Integer> {
         paired.forEach((k, v) -> pm.put(k, v.toMap()));
         result.put("pairedBootstrap", Map.of("resamples", resamples, "seed", seed, "level", Bootstrap.LEVEL,
                 "metrics", pm));
+        if (out != null) {
+            dev.resnext.io.AtomicFiles.writeString(out.resolve(COMPARISON_FILE), Json.write(result));
+        }
         if (json) {
             System.out.println(Json.write(result));
             return 0;

@@ -245,10 +245,16 @@ class ClinicalDecisionTest {
         double p = r.get("delong").get("p").asDouble();
         assertTrue(p >= 0 && p <= 1);
         assertTrue(r.get("pairedBootstrap").get("metrics").has("auc"));
+        Path report = binary.resolveSibling("compare-report");
         CliRunner.Result text = CliRunner.run("evaluate", "--compare", binary.toString(), binary.toString(), "--data",
-                test.toString(), "--bootstrap", "50", "--backend", "cpu");
+                test.toString(), "--bootstrap", "50", "--backend", "cpu", "--out", report.toString());
         assertEquals(0, text.code(), text.err());
         assertTrue(text.out().contains("DeLong"), text.out());
+        // --out keeps the comparison as JSON; identical models differ by nothing
+        JsonNode saved = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                report.resolve("comparison.json").toFile());
+        assertEquals(0.0, saved.get("delong").get("difference").asDouble(), 1e-12);
+        assertTrue(saved.get("pairedBootstrap").get("metrics").has("auc"));
     }
 
     @Test
