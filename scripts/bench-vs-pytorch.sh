@@ -73,8 +73,8 @@ for (( r = 1; r <= rounds; r++ )); do
   # Debian's PyTorch calls OpenBLAS (pthreads build) for matrix products from inside its OpenMP
   # threads: with OpenBLAS's own default of one thread per core the two pools oversubscribe the cores
   # (batch-1 inference 7.7 against 10.3 images/s on 2026-12-02), so PyTorch gets one BLAS thread.
-  OPENBLAS_NUM_THREADS="${TORCH_OPENBLAS_THREADS:-1}" "$python" "$torch_bench" "$model" "$mode" "$batch" --iters "$iters" --warmup "$warmup" \
-    --threads "$threads" --max-other "$max_other" | tail -1 > "$tmp/torch.$r.json"
+  OPENBLAS_NUM_THREADS="${TORCH_OPENBLAS_THREADS:-1}" "$python" "$torch_bench" "$model" "$mode" "$batch" \
+    --iters "$iters" --warmup "$warmup" --threads "$threads" --max-other "$max_other" | tail -1 > "$tmp/torch.$r.json"
   if (( ort )); then
     echo "== round $r/$rounds: ONNX Runtime (Java, all graph optimisations)" >&2
     java -Xmx2g -cp "$ort_jar" "$root/scripts/ort/OrtBench.java" "$tmp/model.onnx" "$batch" "$iters" "$warmup" \

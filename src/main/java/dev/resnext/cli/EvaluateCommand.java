@@ -248,9 +248,9 @@ public final class EvaluateCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--compare scores each model at its own stored operating point; "
                         + "it does not take --choose-threshold, --threshold or --save");
             }
-            backend.initialize();
             List<Path> report = out == null ? List.of() : List.of(out.resolve(COMPARISON_FILE));
             Outputs.checkWritable("--out", report);
+            backend.initialize();
             return Outputs.writing(report, List.of(), this::compareModels);
         }
         // every file this run may write is checked before any work, and removed again if the run fails
