@@ -27,6 +27,7 @@ levers=(
   "own oneDNN batch norm off (DL4J's helper)||-Dresnext.onednn.batchNorm=false"
   "own oneDNN convolutions off (DL4J's helper)||-Dresnext.onednn.conv=false"
   "grouped branch convolutions off (one conv per group)||-Dresnext.fusedGroups=false"
+  "1x1 convolutions in the blocked layout (reordered each call)||-Dresnext.onednn.plainPointwise=false"
   "shared split-vertex gradient off||-Dresnext.sharedSplitGradient=false"
   "in-place ReLU off||-Dresnext.inPlaceRelu=false"
   "oneDNN ReLU gradient off (libnd4j relu_bp)||-Dresnext.onednn.relu=false"
