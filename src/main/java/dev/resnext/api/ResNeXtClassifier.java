@@ -177,6 +177,24 @@ public final class ResNeXtClassifier {
         return scorer.temperatures() != null;
     }
 
+    /**
+     * How this classifier turns probabilities into labels, as a JSON-ready map (what {@code predict}
+     * and {@code serve} report): the rule, the thresholds when there are any, where they come from,
+     * and whether the probabilities are calibrated.
+     */
+    public java.util.Map<String, Object> describeDecision() {
+        java.util.Map<String, Object> d = new java.util.LinkedHashMap<>();
+        d.put("rule", thresholds == null ? "arg-max"
+                : metadata().config().isMultiLabel() ? "finding present when its probability > its threshold"
+                : "class " + labels().get(1) + " when its probability > threshold");
+        if (thresholds != null) {
+            d.put("thresholds", thresholds.clone());
+        }
+        d.put("source", thresholdSource);
+        d.put("calibrated", calibrated());
+        return d;
+    }
+
     /** Loads and verifies a model zip (initialising ND4J's backend if needed). */
     public static ResNeXtClassifier load(Path modelZip) {
         Backends.current();

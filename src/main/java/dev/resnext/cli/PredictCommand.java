@@ -182,15 +182,7 @@ public final class PredictCommand implements Callable<Integer> {
         if (fmt.equals("json")) {
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("model", model.toString());
-            Map<String, Object> decision = new LinkedHashMap<>();
-            decision.put("rule", clf.thresholds() == null ? "arg-max"
-                    : multiLabel ? "finding present when its probability > its threshold"
-                    : "class " + clf.labels().get(1) + " when its probability > threshold");
-            if (clf.thresholds() != null) {
-                decision.put("thresholds", clf.thresholds());
-                decision.put("source", clf.thresholdSource());
-            }
-            decision.put("calibrated", clf.calibrated());
+            Map<String, Object> decision = clf.describeDecision();
             decision.put("tta", views.toString());
             result.put("decision", decision);
             result.put("predictions", rows);

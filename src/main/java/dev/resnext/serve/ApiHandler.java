@@ -337,7 +337,7 @@ final class ApiHandler extends Handler.Abstract {
         }
         out.put("labels", p.labels());
         out.put("probabilities", p.probabilities());
-        out.put("decision", decision(clf));
+        out.put("decision", clf.describeDecision());
         out.put("image", Map.of("width", d.image().width(), "height", d.image().height(),
                 "channels", d.image().channels(), "bit_depth", d.image().bitDepth()));
         Map<String, Object> timing = new LinkedHashMap<>();
@@ -348,17 +348,6 @@ final class ApiHandler extends Handler.Abstract {
         timing.put("total_ms", round((System.nanoTime() - start) / 1e6));
         out.put("timing", timing);
         return out;
-    }
-
-    private static Map<String, Object> decision(ResNeXtClassifier clf) {
-        Map<String, Object> d = new LinkedHashMap<>();
-        double[] t = clf.thresholds();
-        d.put("rule", t == null ? "arg-max" : clf.metadata().config().isMultiLabel() ? "threshold per finding"
-                : "threshold on " + clf.labels().get(1));
-        if (t != null) d.put("thresholds", t);
-        d.put("source", clf.thresholdSource());
-        d.put("calibrated", clf.calibrated());
-        return d;
     }
 
     private Map<String, Object> explain(ServedModel m, Decoded d, Prediction p) {
@@ -517,7 +506,7 @@ final class ApiHandler extends Handler.Abstract {
         out.put("multi_label", m.metadata().config().isMultiLabel());
         out.put("input", Map.of("height", m.classifier().inputShape().height(),
                 "width", m.classifier().inputShape().width(), "channels", m.classifier().inputShape().channels()));
-        out.put("decision", decision(m.classifier()));
+        out.put("decision", m.classifier().describeDecision());
         out.put("explain", m.gradCam() != null);
         out.put("server", Map.of("max_batch", server.maxBatch(), "max_wait_ms", server.maxWait().toMillis(),
                 "max_upload_bytes", server.maxUploadBytes()));

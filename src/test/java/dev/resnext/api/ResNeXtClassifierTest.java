@@ -133,6 +133,15 @@ class ResNeXtClassifierTest {
     }
 
     @Test
+    void describesItsDecisionRule() {
+        var d = ResNeXtClassifier.load(zip).describeDecision();
+        assertEquals("arg-max", d.get("rule"));
+        assertFalse(d.containsKey("thresholds"), d.toString());
+        assertEquals(false, d.get("calibrated"));
+        assertNotNull(d.get("source"));
+    }
+
+    @Test
     void arrayInputIsCheckedAgainstTheModel() {
         ResNeXtClassifier clf = ResNeXtClassifier.load(zip);
         var e = assertThrows(dev.resnext.ResNeXtException.class,

@@ -134,6 +134,10 @@ class ClinicalDecisionTest {
         assertTrue(clf.calibrated());
         assertArrayEquals(new double[] {stored}, clf.thresholds(), 0);
         assertEquals(stored, clf.classify(images.get(0)).threshold(), 0);
+        var decision = clf.describeDecision();
+        assertEquals("class square when its probability > threshold", decision.get("rule"));
+        assertArrayEquals(new double[] {stored}, (double[]) decision.get("thresholds"), 0);
+        assertEquals(true, decision.get("calibrated"));
     }
 
     @Test
