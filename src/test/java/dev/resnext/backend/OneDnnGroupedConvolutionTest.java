@@ -55,26 +55,10 @@ class OneDnnGroupedConvolutionTest {
             INDArray xg = group(x, g, gw).dup();
             INDArray wg = w.get(NDArrayIndex.interval(g * gw, (g + 1) * gw)).dup();
             INDArray dyg = group(dy, g, gw).dup();
-            OpContext ctx = Nd4j.getExecutioner().buildContext();
-            ctx.setIArguments(3, 3, stride, stride, 1, 1, 1, 1, 0, 0, 1);
-            INDArray yg = Nd4j.create(DataType.FLOAT, n, gw, oh, oh);
-            ctx.setInputArray(0, xg);
-            ctx.setInputArray(1, wg);
-            ctx.setOutputArray(0, yg);
-            Nd4j.exec(new Conv2D(), ctx);
-            close(yg, group(y, g, gw), "forward group " + g);
-            OpContext b = Nd4j.getExecutioner().buildContext();
-            b.setIArguments(3, 3, stride, stride, 1, 1, 1, 1, 0, 0, 1);
-            INDArray dxg = Nd4j.create(DataType.FLOAT, n, gw, h, h);
-            INDArray dwg = Nd4j.create(DataType.FLOAT, gw, gw, 3, 3);
-            b.setInputArray(0, xg);
-            b.setInputArray(1, wg);
-            b.setInputArray(2, dyg);
-            b.setOutputArray(0, dxg);
-            b.setOutputArray(1, dwg);
-            Nd4j.exec(new Conv2DDerivative(), b);
-            close(dxg, group(dx, g, gw), "input gradient group " + g);
-            close(dwg, dw.get(NDArrayIndex.interval(g * gw, (g + 1) * gw)), "weight gradient group " + g);
+            close(libnd4jForward(xg, wg, 3, stride, 1, dyg), group(y, g, gw), "forward group " + g);
+            INDArray[] grads = libnd4jBackward(xg, wg, dyg, 3, stride, 1);
+            close(grads[0], group(dx, g, gw), "input gradient group " + g);
+            close(grads[1], dw.get(NDArrayIndex.interval(g * gw, (g + 1) * gw)), "weight gradient group " + g);
         }
     }
 
@@ -100,25 +84,36 @@ class OneDnnGroupedConvolutionTest {
             OneDnnGroupedConvolution.forward(geo, x, w, y, mgr, ArrayType.FF_WORKING_MEM);
             OneDnnGroupedConvolution.backward(geo, x, w, dy, dx, dw, mgr, ArrayType.BP_WORKING_MEM);
         }
+        close(libnd4jForward(x, w, 1, stride, 0, dy), y, "forward");
+        INDArray[] grads = libnd4jBackward(x, w, dy, 1, stride, 0);
+        close(grads[0], dx, "input gradient");
+        close(grads[1], dw, "weight gradient");
+    }
+
+    /** libnd4j's conv2d (NCHW, weights [oC, iC, k, k]) of x; {@code like} has the output's shape. */
+    private static INDArray libnd4jForward(INDArray x, INDArray w, int k, int stride, int pad, INDArray like) {
         OpContext f = Nd4j.getExecutioner().buildContext();
-        f.setIArguments(1, 1, stride, stride, 0, 0, 1, 1, 0, 0, 1);
-        INDArray expectedY = Nd4j.create(DataType.FLOAT, n, oc, oh, oh);
+        f.setIArguments(k, k, stride, stride, pad, pad, 1, 1, 0, 0, 1);
+        INDArray y = Nd4j.create(DataType.FLOAT, like.shape());
         f.setInputArray(0, x);
         f.setInputArray(1, w);
-        f.setOutputArray(0, expectedY);
+        f.setOutputArray(0, y);
         Nd4j.exec(new Conv2D(), f);
-        close(expectedY, y, "forward");
+        return y;
+    }
+
+    /** libnd4j's conv2d_bp: {input gradient, weight gradient}. */
+    private static INDArray[] libnd4jBackward(INDArray x, INDArray w, INDArray dy, int k, int stride, int pad) {
         OpContext b = Nd4j.getExecutioner().buildContext();
-        b.setIArguments(1, 1, stride, stride, 0, 0, 1, 1, 0, 0, 1);
-        INDArray expectedDx = Nd4j.create(DataType.FLOAT, n, c, h, h);
-        INDArray expectedDw = Nd4j.create(DataType.FLOAT, oc, c, 1, 1);
+        b.setIArguments(k, k, stride, stride, pad, pad, 1, 1, 0, 0, 1);
+        INDArray dx = Nd4j.create(DataType.FLOAT, x.shape());
+        INDArray dw = Nd4j.create(DataType.FLOAT, w.shape());
         b.setInputArray(0, x);
         b.setInputArray(1, w);
         b.setInputArray(2, dy);
-        b.setOutputArray(0, expectedDx);
-        b.setOutputArray(1, expectedDw);
+        b.setOutputArray(0, dx);
+        b.setOutputArray(1, dw);
         Nd4j.exec(new Conv2DDerivative(), b);
-        close(expectedDx, dx, "input gradient");
-        close(expectedDw, dw, "weight gradient");
+        return new INDArray[] {dx, dw};
     }
 }
