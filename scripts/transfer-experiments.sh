@@ -2,8 +2,9 @@
 # Issue 14: which `finetune` recipe makes transfer at least as good as training from scratch on
 # PneumoniaMNIST? Pre-trains backbones on other sources (the bundled shapes; rotation prediction
 # on the training images, labels unused; CIFAR-10's natural images as 28x28 grayscale, from an npm
-# package by scripts/make-cifar10-npz.py), fine-tunes each with every recipe, trains the same preset from scratch with the same epoch budget, and scores val (for the choice) and
-# test (reported, never used to choose).
+# # package by scripts/make-cifar10-npz.py), fine-tunes each with every recipe, trains the same
+# preset from scratch with the same epoch budget, and scores val (for the choice) and test
+# (reported, never used to choose).
 #   scripts/transfer-experiments.sh [PATH/TO/pneumoniamnist.npz] [OUT_DIR]
 # EPOCHS (default 20) sets the budget of every PneumoniaMNIST run; RECIPES a subset of
 # "scratch full twophase olddefaults"; SOURCES a subset of "rotation shapes cifar10" (default
