@@ -2,7 +2,7 @@
 # Issue 14: which `finetune` recipe makes transfer at least as good as training from scratch on
 # PneumoniaMNIST? Pre-trains backbones on other sources (the bundled shapes; rotation prediction
 # on the training images, labels unused; CIFAR-10's natural images as 28x28 grayscale, from an npm
-# # package by scripts/make-cifar10-npz.py), fine-tunes each with every recipe, trains the same
+# package by scripts/make-cifar10-npz.py), fine-tunes each with every recipe, trains the same
 # preset from scratch with the same epoch budget, and scores val (for the choice) and test
 # (reported, never used to choose).
 #   scripts/transfer-experiments.sh [PATH/TO/pneumoniamnist.npz] [OUT_DIR]
