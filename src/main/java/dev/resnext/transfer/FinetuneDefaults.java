@@ -5,9 +5,9 @@ import java.util.Map;
 
 /**
  * The fine-tuning recipe used when the caller does not choose: chosen on PneumoniaMNIST validation
- * AUC among recipes fine-tuning backbones pre-trained on two other sources (the bundled shapes, and
- * rotation prediction without labels), against training the same preset from scratch with the same
- * epoch budget (issue 14; table and method in docs/results.md).
+ * AUC among recipes fine-tuning backbones pre-trained on three other sources (the bundled shapes,
+ * rotation prediction without labels, CIFAR-10), against training the same preset from scratch with
+ * the same epoch budget (issue 14; table and method in docs/results.md).
  *
  * <p>The old defaults (a tenth of the learning rate for pre-trained layers, loss-based model
  * selection, no class weights, mirror images as augmentation) lost to training from scratch: a
