@@ -20,6 +20,7 @@ sources="${SOURCES:-rotation shapes}"
 rx="$root/scripts/resnext"
 mkdir -p "$out"
 log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$out/log.txt" >&2; }
+wanted() { [[ " $sources " == *" $1 "* ]]; } # is source $1 among SOURCES
 
 # same optimisation as scripts/train-pneumoniamnist.sh, with the epoch budget shared by all runs
 common=(--data "$npz" --val val --epochs "$epochs" --batch 64 --lr 0.05 --schedule cosine --warmup-epochs 1
@@ -42,18 +43,18 @@ run() { # name, command...
 }
 
 # backbones from other sources
-if [[ " $sources " == *" shapes "* && ! -f "$out/backbone-shapes.zip" ]]; then
+if wanted shapes && [[ ! -f "$out/backbone-shapes.zip" ]]; then
   log "backbone-shapes"
   "$rx" train --data "$root/data/shapes" --model small --input 28x28x1 --epochs 15 --batch 32 \
     --out "$out/backbone-shapes.zip" --checkpoint-dir "$out/backbone-shapes-ck" >/dev/null 2>>"$out/log.txt"
 fi
-if [[ " $sources " == *" rotation "* && ! -f "$out/backbone-rotation.zip" ]]; then
+if wanted rotation && [[ ! -f "$out/backbone-rotation.zip" ]]; then
   log "backbone-rotation"
   "$rx" train --data "$npz" --pretext rotation --model small --input 28x28x1 --epochs "${PRETEXT_EPOCHS:-4}" \
     --batch 64 --lr 0.05 --augment none --monitor val_accuracy \
     --out "$out/backbone-rotation.zip" --checkpoint-dir "$out/backbone-rotation-ck" >/dev/null 2>>"$out/log.txt"
 fi
-if [[ " $sources " == *" cifar10 "* && ! -f "$out/backbone-cifar10.zip" ]]; then
+if wanted cifar10 && [[ ! -f "$out/backbone-cifar10.zip" ]]; then
   log "backbone-cifar10"
   [[ -f "$out/cifar10-gray28.npz" ]] || "$root/scripts/make-cifar10-npz.py" "$out/cifar10-gray28.npz"
   "$rx" train --data "$out/cifar10-gray28.npz" --model small --input 28x28x1 --epochs "${CIFAR_EPOCHS:-10}" \
