@@ -1,0 +1,1129 @@
+package dev.resnext.runtime.training;
+
+import dev.resnext.backend.OneDnn;
+import dev.resnext.backend.OneDnnGroupedConvolution;
+import dev.resnext.model.VertexNames;
+import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.batch_normalization_backward;
+import org.bytedeco.dnnl.batch_normalization_forward;
+import org.bytedeco.dnnl.binary;
+import org.bytedeco.dnnl.convolution_backward_data;
+import org.bytedeco.dnnl.convolution_backward_weights;
+import org.bytedeco.dnnl.convolution_forward;
+import org.bytedeco.dnnl.eltwise_backward;
+import org.bytedeco.dnnl.eltwise_forward;
+import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.pooling_backward;
+import org.bytedeco.dnnl.pooling_forward;
+import org.bytedeco.dnnl.post_ops;
+import org.bytedeco.dnnl.primitive;
+import org.bytedeco.dnnl.primitive_attr;
+import org.bytedeco.dnnl.reorder;
+import org.bytedeco.dnnl.stream;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerScope;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.GradientNormalization;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
+import org.deeplearning4j.nn.conf.graph.SubsetVertex;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BaseLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.LossLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.deeplearning4j.optimize.api.TrainingListener;
+import org.deeplearning4j.optimize.solvers.BaseOptimizer;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
+import org.nd4j.linalg.activations.impl.ActivationSoftmax;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
+import org.nd4j.linalg.ops.transforms.Transforms;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A ResNeXt graph's training step compiled for oneDNN: forward, loss, backward, then DL4J's own
+ * updater on the graph's parameters.
+ *
+ * <p>What it does that the layer-by-layer graph cannot: activations stay in the layout oneDNN
+ * prefers (blocked) from the stem to the global pooling, in both directions; batch normalisation and
+ * the ReLU after it run as one kernel (oneDNN's fused variant, whose backward reads a bit mask
+ * instead of the activation); a block's group branches run as one grouped convolution; the residual
+ * sum and its ReLU are one kernel, and its gradient reaches both branches without a copy; every
+ * buffer is made once for an input shape (no workspace learning, nothing allocated per step), and
+ * the batch-norm output before the residual sum and all backward buffers are shared between blocks.
+ *
+ * <p>The graph stays the model: its parameters are read in place each step, the gradients are
+ * written into its gradient view (the same numbers DL4J's backprop writes, to float rounding),
+ * and the update, learning-rate schedule, regularisation, running batch-norm statistics, iteration
+ * count, score and listeners go through DL4J as in {@code ComputationGraph.fit}. {@link #compile}
+ * returns null for a graph it does not recognise (frozen layers, dropout, class-weighted or
+ * multi-label losses, convolutions with bias); the caller then fits the graph itself. Calls are
+ * serialised.
+ */
+public final class TrainingPlan implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(TrainingPlan.class);
+
+    private final ComputationGraph graph;
+    private final Net net;
+    private final Arena arena = new Arena();
+    private Compiled compiled;
+
+    private TrainingPlan(ComputationGraph graph, Net net) {
+        this.graph = graph;
+        this.net = net;
+    }
+
+    /** A plan for {@code graph}, or null when its structure or settings are not the ones this plan knows. */
+    public static TrainingPlan compile(ComputationGraph graph) {
+        if (!OneDnn.isCpuBackend() || !OneDnn.available()
+                || graph.getConfiguration().getDataType() != DataType.FLOAT) {
+            return null;
+        }
+        try {
+            Net n = Net.read(graph);
+            return n == null ? null : new TrainingPlan(graph, n);
+        } catch (RuntimeException e) {
+            log.info("training plan not available for this graph: {}", e.toString());
+            return null;
+        }
+    }
+
+    /**
+     * One training step on a batch (NCHW float features, one-hot labels), like
+     * {@code graph.fit(new DataSet(features, labels))}; returns the score (mean loss plus
+     * regularisation), which the graph's {@code score()} reports too.
+     */
+    public synchronized double fit(INDArray features, INDArray labels) {
+        double score = gradientAndScore(features, labels);
+        int iteration = graph.getIterationCount();
+        int epoch = graph.getEpochCount();
+        Gradient g = compiled.gradient;
+        graph.getUpdater().update(g, iteration, epoch, (int) features.size(0), LayerWorkspaceMgr.noWorkspaces());
+        graph.params().subi(graph.getFlattenedGradients().reshape(graph.params().shape()));
+        for (TrainingListener l : graph.getListeners()) {
+            l.iterationDone(graph, iteration, epoch);
+        }
+        BaseOptimizer.incrementIterationCount(graph, 1);
+        return score;
+    }
+
+    /**
+     * Forward and backward without the update: the graph's gradient view holds the gradients
+     * (sums over the batch, as DL4J's backprop leaves them) and the running-statistics steps of the
+     * batch normalisations; returns the score, also set on the graph.
+     */
+    public synchronized double gradientAndScore(INDArray features, INDArray labels) {
+        if (features.rank() != 4 || features.size(1) != net.inChannels) {
+            throw new IllegalArgumentException("input must be [N, " + net.inChannels + ", H, W], got "
+                    + Arrays.toString(features.shape()));
+        }
+        if (graph.getFlattenedGradients() == null) {
+            graph.initGradientsView();
+        }
+        try (MemoryWorkspace ws = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+            INDArray x = features.dataType() == DataType.FLOAT && OneDnn.isDense(features) ? features
+                    : features.castTo(DataType.FLOAT).dup('c');
+            if (compiled == null || !Arrays.equals(compiled.inShape, x.shape())
+                    || compiled.gradientView != graph.getFlattenedGradients()) {
+                if (compiled != null) {
+                    compiled.close();
+                    compiled = null;
+                }
+                compiled = new Compiled(net, graph, x.shape(), arena);
+            }
+            double score = compiled.run(x, labels.castTo(DataType.FLOAT)) + graph.calcRegularizationScore(true);
+            graph.setScore(score);
+            return score;
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (compiled != null) {
+            compiled.close();
+            compiled = null;
+        }
+        arena.close();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // the network's structure, by vertex names
+
+    /** A convolution (the branches of a block's 3x3 as one grouped convolution) and its geometry. */
+    record Conv(List<String> layers, long outChannels, long inChannels, int groups, int kh, int kw, int sh, int sw,
+                int ph, int pw, int dh, int dw) {
+    }
+
+    /** A convolution, its batch normalisation and whether a ReLU follows the normalisation directly. */
+    record Unit(Conv conv, String bn, double eps, double decay, boolean relu) {
+    }
+
+    record Block(Unit u1, Unit u2, Unit u3, Unit downsample) {
+    }
+
+    private static final class Net {
+        long inChannels;
+        Unit stem;
+        int[] pool;
+        final List<Block> blocks = new ArrayList<>();
+        double clipEps;
+        List<String> layerNames = new ArrayList<>();
+
+        static Net read(ComputationGraph graph) {
+            ComputationGraphConfiguration conf = graph.getConfiguration();
+            Map<String, GraphVertex> v = conf.getVertices();
+            Map<String, List<String>> in = conf.getVertexInputs();
+            Net n = new Net();
+            int used = 0;
+            n.stem = unit(v, VertexNames.STEM_CONV, VertexNames.STEM_BN, true);
+            if (n.stem == null || !isRelu(layer(v, VertexNames.STEM_RELU))) {
+                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 16)");
+            }
+            n.inChannels = n.stem.conv().inChannels();
+            used += 3;
+            if (layer(v, VertexNames.STEM_POOL) instanceof SubsamplingLayer p) {
+                if (p.getPoolingType() != org.deeplearning4j.nn.conf.layers.PoolingType.MAX
+                        || p.getConvolutionMode() != ConvolutionMode.Truncate || p.getIDropout() != null
+                        || !Arrays.equals(p.getDilation(), new int[] {1, 1})) {
+                    throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 24)");
+                }
+                n.pool = new int[] {p.getKernelSize()[0], p.getKernelSize()[1], p.getStride()[0], p.getStride()[1],
+                        p.getPadding()[0], p.getPadding()[1]};
+                used++;
+            }
+            for (int s = 1; v.containsKey(VertexNames.block(s, 0) + ".conv1"); s++) {
+                for (int b = 0; v.containsKey(VertexNames.block(s, b) + ".conv1"); b++) {
+                    String p = VertexNames.block(s, b);
+                    int[] count = new int[1];
+                    Block blk = block(v, in, p, count);
+                    if (blk == null) {
+                        throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 36)");
+                    }
+                    n.blocks.add(blk);
+                    used += count[0];
+                }
+            }
+            if (!(layer(v, VertexNames.HEAD_POOL) instanceof GlobalPoolingLayer gp)
+                    || gp.getPoolingType() != PoolingType.AVG || gp.getIDropout() != null
+                    || !(layer(v, VertexNames.HEAD_FC) instanceof DenseLayer fc)
+                    || !(fc.getActivationFn() instanceof ActivationIdentity) || fc.getIDropout() != null
+                    || !fc.hasBias() || !plainGradients(fc)
+                    || !(layer(v, VertexNames.HEAD_LOSS) instanceof LossLayer loss)
+                    || !(loss.getActivationFn() instanceof ActivationSoftmax)
+                    || !(loss.getLossFn() instanceof LossMCXENT mc) || mc.getWeights() != null
+                    || loss.getIDropout() != null) {
+                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 51)");
+            }
+            n.clipEps = mc.getSoftmaxClipEps();
+            used += 3;
+            if (used != v.size() || conf.getNetworkInputs().size() != 1) {
+                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 56)");
+            }
+            return n;
+        }
+
+        private static Block block(Map<String, GraphVertex> v, Map<String, List<String>> in, String p, int[] count) {
+            Unit u1 = unit(v, p + ".conv1", p + ".bn1", true);
+            if (u1 == null || !isRelu(layer(v, p + ".relu1"))) {
+                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 64)");
+            }
+            count[0] = 3;
+            String bn2In = in.get(p + ".bn2").get(0);
+            boolean merged = v.get(bn2In) instanceof MergeVertex;
+            List<String> branches = merged ? in.get(bn2In) : List.of(bn2In);
+            if (merged) {
+                count[0]++;
+            }
+            long next = 0;
+            for (String br : branches) {
+                String split = in.get(br).get(0);
+                if (!(v.get(split) instanceof SubsetVertex sv) || sv.getFrom() != next
+                        || !in.get(split).get(0).equals(p + ".relu1")) {
+                    throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 78)");
+                }
+                next = sv.getTo() + 1;
+            }
+            if (next != u1.conv().outChannels()) {
+                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 83)");
+            }
+            count[0] += 2 * branches.size();
+            Conv c2 = grouped(v, branches);
+            if (c2 == null || !isRelu(layer(v, p + ".relu2")) || !(layer(v, p + ".bn2") instanceof BatchNormalization)) {
+                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 88)");
+            }
+            Unit u2 = bnUnit(v, c2, p + ".bn2", true);
+            if (u2 == null) {
+                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 92)");
+            }
+            count[0] += 2;
+            Unit u3 = unit(v, p + ".conv3", p + ".bn3", false);
+            if (u3 == null) {
+                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 97)");
+            }
+            count[0] += 2;
+            Unit ds = null;
+            if (v.containsKey(p + ".downsample.conv")) {
+                ds = unit(v, p + ".downsample.conv", p + ".downsample.bn", false);
+                if (ds == null) {
+                    throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 104)");
+                }
+                count[0] += 2;
+            }
+            if (!isRelu(layer(v, p + ".out")) || !(v.get(p + ".add") instanceof ElementWiseVertex ew)
+                    || ew.getOp() != ElementWiseVertex.Op.Add) {
+                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 110)");
+            }
+            List<String> addIn = in.get(p + ".add");
+            String shortcut = ds != null ? p + ".downsample.bn" : null;
+            if (addIn.size() != 2 || !addIn.get(0).equals(p + ".bn3")
+                    || (shortcut != null && !addIn.get(1).equals(shortcut))) {
+                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 116)");
+            }
+            count[0] += 2;
+            return new Block(u1, u2, u3, ds);
+        }
+
+        private static Unit unit(Map<String, GraphVertex> v, String conv, String bn, boolean relu) {
+            if (!(layer(v, conv) instanceof ConvolutionLayer c) || !plainConv(c)) {
+                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 124)");
+            }
+            int[] k = c.getKernelSize();
+            int[] s = c.getStride();
+            int[] p = c.getPadding();
+            int[] d = c.getDilation();
+            Conv cv = new Conv(List.of(conv), c.getNOut(), c.getNIn(), 1, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1]);
+            return bnUnit(v, cv, bn, relu);
+        }
+
+        private static Unit bnUnit(Map<String, GraphVertex> v, Conv c, String bn, boolean relu) {
+            if (!(layer(v, bn) instanceof BatchNormalization b) || b.isLockGammaBeta() || b.isUseLogStd()
+                    || !b.isMinibatch() || b.getIDropout() != null || !plainGradients(b)) {
+                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 138)");
+            }
+            return new Unit(c, bn, b.getEps(), b.getDecay(), relu);
+        }
+
+        private static Conv grouped(Map<String, GraphVertex> v, List<String> branches) {
+            ConvolutionLayer first = null;
+            for (String br : branches) {
+                if (!(layer(v, br) instanceof ConvolutionLayer c) || !plainConv(c)) {
+                    throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 147)");
+                }
+                if (first != null && (!Arrays.equals(c.getKernelSize(), first.getKernelSize())
+                        || !Arrays.equals(c.getStride(), first.getStride())
+                        || !Arrays.equals(c.getPadding(), first.getPadding())
+                        || !Arrays.equals(c.getDilation(), first.getDilation())
+                        || c.getNIn() != first.getNIn() || c.getNOut() != first.getNOut())) {
+                    throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 154)");
+                }
+                first = c;
+            }
+            int g = branches.size();
+            int[] k = first.getKernelSize();
+            int[] s = first.getStride();
+            int[] p = first.getPadding();
+            int[] d = first.getDilation();
+            return new Conv(List.copyOf(branches), first.getNOut() * g, first.getNIn() * g, g, k[0], k[1], s[0], s[1],
+                    p[0], p[1], d[0], d[1]);
+        }
+
+        private static boolean plainConv(ConvolutionLayer c) {
+            // DL4J's own class or the runtime's (not its 1-D, depthwise or transposed subclasses)
+            boolean known = c.getClass() == ConvolutionLayer.class
+                    || c.getClass().getPackageName().startsWith("dev.resnext.");
+            return known && !c.hasBias() && c.getConvolutionMode() == ConvolutionMode.Truncate
+                    && c.getCnn2dDataFormat() == CNN2DFormat.NCHW && c.getActivationFn() instanceof ActivationIdentity
+                    && c.getIDropout() == null && plainGradients(c);
+        }
+
+        private static boolean plainGradients(BaseLayer l) {
+            return l.getGradientNormalization() == null || l.getGradientNormalization() == GradientNormalization.None;
+        }
+    }
+
+    private static org.deeplearning4j.nn.conf.layers.Layer layer(Map<String, GraphVertex> v, String name) {
+        if (!(v.get(name) instanceof LayerVertex lv)) {
+            return null;
+        }
+        return lv.getLayerConf().getLayer();
+    }
+
+    private static boolean isRelu(org.deeplearning4j.nn.conf.layers.Layer l) {
+        return l instanceof ActivationLayer a && a.getActivationFn() instanceof ActivationReLU r && r.getMax() == null
+                && r.getThreshold() == null && r.getNegativeSlope() == null && a.getIDropout() == null;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // buffers that outlive one input shape
+
+    /**
+     * Native buffers by role, kept across input shapes and grown when a larger shape needs more:
+     * a job's full batches and its last, smaller batch use the same memory.
+     */
+    private static final class Arena implements AutoCloseable {
+        private final Map<Object, memory> raw = new HashMap<>();
+        private final Map<Object, Long> bytes = new HashMap<>();
+
+        Pointer get(Object key, long size) {
+            Long have = bytes.get(key);
+            if (have == null || have < size) {
+                memory old = raw.remove(key);
+                if (old != null) {
+                    old.releaseReference();
+                }
+                try (PointerScope scope = new PointerScope()) {
+                    memory m = new memory(new memory.desc(new long[] {Math.max(1, size)}, memory.data_type.u8,
+                            memory.format_tag.a), OneDnn.engine());
+                    m.retainReference();
+                    raw.put(key, m);
+                }
+                bytes.put(key, size);
+            }
+            return raw.get(key).get_data_handle();
+        }
+
+        long totalBytes() {
+            return bytes.values().stream().mapToLong(Long::longValue).sum();
+        }
+
+        @Override
+        public void close() {
+            raw.values().forEach(Pointer::releaseReference);
+            raw.clear();
+            bytes.clear();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // one input shape
+
+    /** A tensor: its layout and its memory. */
+    private record T(memory.desc desc, memory mem, Object key) {
+    }
+
+    /** One thing the step does: a primitive with its arguments, or Java work between primitives. */
+    private record Exec(primitive prim, IntMemoryMap args, Runnable java) {
+    }
+
+    private static final java.util.Set<Object> SHARED_ACTIVATIONS = java.util.Set.of("gA", "gB", "t1", "t2", "t3",
+            "t4", "t5", "t6", "sum", "sum2", "dgp");
+    private static final java.util.Set<Object> SHARED_WEIGHTS = java.util.Set.of("dw", "dwPlain");
+
+    private static final class Compiled implements AutoCloseable {
+        final long[] inShape;
+        final INDArray gradientView;
+        final Gradient gradient;
+        final List<Exec> forward = new ArrayList<>();
+        final List<Exec> backward = new ArrayList<>();
+        final List<Runnable> bind = new ArrayList<>();
+        final List<Pointer> kept = new ArrayList<>();
+        final Map<String, Integer> impls = new java.util.TreeMap<>();
+        final ComputationGraph graph;
+        final Arena arena;
+        final long maxBytes;
+        final long maxWeightBytes;
+        int unique;
+        memory inputMem;
+        INDArray pooled;
+        INDArray dPooled;
+        final long batch;
+        long channels;
+        final List<Runnable> afterBackward = new ArrayList<>();
+
+        Compiled(Net n, ComputationGraph graph, long[] inShape, Arena arena) {
+            long t0 = System.nanoTime();
+            this.inShape = inShape.clone();
+            this.graph = graph;
+            this.arena = arena;
+            this.batch = inShape[0];
+            this.gradientView = graph.getFlattenedGradients();
+            this.gradient = gradientMap(graph);
+            this.net = n;
+            this.maxBytes = maxActivationBytes(n, inShape);
+            this.maxWeightBytes = maxWeightBytes(n);
+            try (PointerScope scope = new PointerScope()) {
+                memory.desc inDesc = keep(new memory.desc(inShape, memory.data_type.f32, memory.format_tag.nchw));
+                inputMem = keep(new memory(inDesc, OneDnn.engine(), new Pointer()));
+                T input = new T(inDesc, inputMem, "input");
+                long[] shape = inShape.clone();
+                List<Runnable> bwd = new ArrayList<>(); // backward builders, run in reverse order
+
+                // stem: conv, bn+relu, max pool
+                UnitOut stem = unitForward(n.stem, input, shape, null);
+                T x = stem.out;
+                T stemOut = x;
+                PoolOut pool = null;
+                if (n.pool != null) {
+                    pool = maxPool(n.pool, x, shape);
+                    x = pool.dst;
+                }
+                List<BlockOut> outs = new ArrayList<>();
+                for (Block b : n.blocks) {
+                    BlockOut bo = blockForward(b, x, shape);
+                    outs.add(bo);
+                    x = bo.out;
+                }
+                channels = shape[1];
+                // global average pooling to a plain [N, C]
+                long[] pdims = {shape[0], shape[1], 1, 1};
+                pooling_forward.desc gpd = new pooling_forward.desc(dnnl.prop_kind.forward_training,
+                        dnnl.algorithm.pooling_avg_exclude_padding, x.desc, any(pdims), new long[] {1, 1},
+                        new long[] {shape[2], shape[3]}, new long[] {0, 0}, new long[] {0, 0});
+                pooling_forward.primitive_desc gppd = keep(new pooling_forward.primitive_desc(gpd, OneDnn.engine()));
+                T gp = buffer(keep(gppd.dst_desc()), "gp");
+                add(forward, keep(new pooling_forward(gppd)), Map.of(dnnl.DNNL_ARG_SRC, x.mem, dnnl.DNNL_ARG_DST, gp.mem));
+                pooled = Nd4j.createUninitializedDetached(DataType.FLOAT, batch, channels);
+                dPooled = Nd4j.createUninitializedDetached(DataType.FLOAT, batch, channels);
+                memory.desc plainPooled = keep(new memory.desc(pdims, memory.data_type.f32, memory.format_tag.nchw));
+                memory pooledMem = keep(OneDnn.bind(plainPooled, pooled));
+                memory dPooledMem = keep(OneDnn.bind(plainPooled, dPooled));
+                reorderInto(forward, gp, new T(plainPooled, pooledMem, "pooled"));
+
+                // ---- backward, from the head down
+                T dgp = buffer(gp.desc, "dgp");
+                reorderInto(backward, new T(plainPooled, dPooledMem, "dPooled"), dgp);
+                pooling_backward.desc gbd = new pooling_backward.desc(dnnl.algorithm.pooling_avg_exclude_padding,
+                        x.desc, gp.desc, new long[] {1, 1}, new long[] {shape[2], shape[3]}, new long[] {0, 0},
+                        new long[] {0, 0});
+                pooling_backward.primitive_desc gbpd = keep(new pooling_backward.primitive_desc(gbd, OneDnn.engine(),
+                        gppd));
+                T g = buffer(x.desc, "gA");
+                add(backward, keep(new pooling_backward(gbpd)),
+                        Map.of(dnnl.DNNL_ARG_DIFF_DST, dgp.mem, dnnl.DNNL_ARG_DIFF_SRC, g.mem));
+                for (int i = outs.size() - 1; i >= 0; i--) {
+                    g = blockBackward(outs.get(i), g, "gA".equals(g.key()) ? "gB" : "gA");
+                }
+                if (pool != null) {
+                    T d = buffer(stemOut.desc, "gA".equals(g.key()) ? "gB" : "gA");
+                    poolBackward(pool, g, d);
+                    g = d;
+                }
+                unitBackward(stem, g, null, java.util.Set.of());
+            }
+            log.info("training plan for input {}: {} forward and {} backward steps, {} MB of buffers, compiled in {} ms",
+                    Arrays.toString(inShape), forward.size(), backward.size(), arena.totalBytes() >> 20,
+                    (System.nanoTime() - t0) / 1_000_000);
+            log.debug("training plan kernels: {}", impls);
+        }
+
+        /** An upper bound of any activation's bytes in any layout (channels padded to blocks of 16). */
+        private static long maxActivationBytes(Net n, long[] in) {
+            long[] s = in.clone();
+            long max = bytes(s);
+            UnitShape st = new UnitShape(s);
+            max = Math.max(max, st.conv(n.stem.conv()));
+            if (n.pool != null) {
+                int[] p = n.pool;
+                s[2] = (s[2] + 2L * p[4] - p[0]) / p[2] + 1;
+                s[3] = (s[3] + 2L * p[5] - p[1]) / p[3] + 1;
+            }
+            for (Block b : n.blocks) {
+                long[] bin = s.clone();
+                max = Math.max(max, st.conv(b.u1().conv()));
+                max = Math.max(max, st.conv(b.u2().conv()));
+                max = Math.max(max, st.conv(b.u3().conv()));
+                if (b.downsample() != null) {
+                    max = Math.max(max, new UnitShape(bin).conv(b.downsample().conv()));
+                }
+            }
+            return max;
+        }
+
+        /** An upper bound of any convolution's weights in any layout (channels padded to blocks of 16). */
+        private static long maxWeightBytes(Net n) {
+            List<Conv> all = new ArrayList<>();
+            all.add(n.stem.conv());
+            for (Block b : n.blocks) {
+                all.add(b.u1().conv());
+                all.add(b.u2().conv());
+                all.add(b.u3().conv());
+                if (b.downsample() != null) {
+                    all.add(b.downsample().conv());
+                }
+            }
+            long max = 0;
+            for (Conv c : all) {
+                long o = (c.outChannels() / c.groups() + 15) / 16 * 16;
+                long i = (c.inChannels() / c.groups() + 15) / 16 * 16;
+                max = Math.max(max, c.groups() * o * i * c.kh() * c.kw() * 4L);
+            }
+            return max;
+        }
+
+        /** Tracks a shape through convolutions (for the size bound). */
+        private static final class UnitShape {
+            final long[] s;
+
+            UnitShape(long[] s) {
+                this.s = s;
+            }
+
+            long conv(Conv c) {
+                OneDnnGroupedConvolution.Geometry g = geometry(c, s);
+                long[] d = g.dstDims();
+                System.arraycopy(d, 0, s, 0, 4);
+                return bytes(d);
+            }
+        }
+
+        private static long bytes(long[] d) {
+            return d[0] * ((d[1] + 15) / 16 * 16) * d[2] * d[3] * 4L;
+        }
+
+        private static OneDnnGroupedConvolution.Geometry geometry(Conv c, long[] shape) {
+            return OneDnnGroupedConvolution.Geometry.of(new long[] {shape[0], c.inChannels(), shape[2], shape[3]},
+                    c.outChannels(), c.groups(), c.kh(), c.kw(), c.sh(), c.sw(), c.ph(), c.pw(), c.dh(), c.dw());
+        }
+
+        // ---- building blocks
+
+        private <P extends Pointer> P keep(P p) {
+            OneDnn.keep(p);
+            kept.add(p);
+            return p;
+        }
+
+        private static memory.desc any(long[] dims) {
+            return new memory.desc(dims, memory.data_type.f32, memory.format_tag.any);
+        }
+
+        /** A tensor of {@code desc} in the arena's buffer {@code key} (null: a buffer of its own). */
+        private T buffer(memory.desc desc, Object key) {
+            Object k = key != null ? key : "u" + (unique++);
+            long size = desc.get_size();
+            long bound = key == null ? 0 : SHARED_ACTIVATIONS.contains(key) ? maxBytes
+                    : SHARED_WEIGHTS.contains(key) ? maxWeightBytes : 0;
+            if (bound > 0) {
+                // a shared buffer is sized once for the largest tensor it will hold: growing it
+                // later would leave the tensors already placed in it behind
+                if (size > bound) {
+                    throw new IllegalStateException("tensor of " + size + " bytes over the bound " + bound);
+                }
+                size = bound;
+            }
+            Pointer p = arena.get(k, size);
+            return new T(desc, keep(new memory(desc, OneDnn.engine(), p)), k);
+        }
+
+        private void add(List<Exec> list, primitive p, Map<Integer, memory> args) {
+            IntMemoryMap m = keep(new IntMemoryMap());
+            for (Map.Entry<Integer, memory> e : args.entrySet()) {
+                m.put(e.getKey(), e.getValue());
+            }
+            list.add(new Exec(p, m, null));
+        }
+
+        private void reorderInto(List<Exec> list, T from, T to) {
+            reorder.primitive_desc rpd = new reorder.primitive_desc(OneDnn.engine(), from.desc, OneDnn.engine(), to.desc);
+            impls.merge("reorder " + rpd.impl_info_str().getString(), 1, Integer::sum);
+            add(list, keep(new reorder(rpd)), Map.of(dnnl.DNNL_ARG_FROM, from.mem, dnnl.DNNL_ARG_TO, to.mem));
+        }
+
+        /** {@code t} in layout {@code want}: itself, or a copy made by a reorder appended to {@code list}. */
+        private T as(List<Exec> list, T t, memory.desc want, Object key) {
+            if (want.equals(t.desc)) {
+                return t;
+            }
+            T r = buffer(want, key);
+            reorderInto(list, t, r);
+            return r;
+        }
+
+        // ---- forward pieces
+
+        /** What a conv + bn (+ relu) unit keeps for its backward pass. */
+        private final class UnitOut {
+            Unit unit;
+            boolean stem;       // reads the network's input: no input gradient
+            T src;              // the convolution's input, in the convolution's layout
+            T conv;             // the convolution's output (batch norm's input)
+            T out;              // the batch norm's output (after ReLU when fused)
+            T ws;               // the fused ReLU's mask
+            convolution_forward.primitive_desc convPd;
+            batch_normalization_forward.primitive_desc bnPd;
+            memory wUser;       // plain (g)oihw weights: the parameter view, or a gathered copy
+            memory.desc wPlain;
+            T wConv;            // weights in the convolution's layout
+            memory scaleShift;
+            memory mean;
+            memory var;
+            INDArray ssArr;
+            INDArray meanArr;
+            INDArray varArr;
+            INDArray dssArr;
+            memory dScaleShift;
+            long[] srcDims;
+            long[] dstDims;
+            long[] wDims;
+            long[] padR;
+        }
+
+        private UnitOut unitForward(Unit u, T src, long[] shape, Object outKey) {
+            Conv c = u.conv();
+            OneDnnGroupedConvolution.Geometry geo = geometry(c, shape);
+            UnitOut o = new UnitOut();
+            o.unit = u;
+            o.stem = src.mem == inputMem;
+            o.srcDims = new long[] {shape[0], shape[1], shape[2], shape[3]};
+            o.dstDims = geo.dstDims();
+            o.wDims = c.groups() == 1 ? new long[] {c.outChannels(), c.inChannels(), c.kh(), c.kw()} : geo.weightDims();
+            o.padR = geo.padRight();
+            convolution_forward.primitive_desc pd = convPd(c, src.desc, o.wDims, any(o.dstDims), o.padR);
+            if (isReference(pd)) {
+                pd = convPd(c, any(o.srcDims), o.wDims, any(o.dstDims), o.padR);
+            }
+            keep(pd);
+            impls.merge("conv fwd " + pd.impl_info_str().getString(), 1, Integer::sum);
+            o.convPd = pd;
+            o.src = as(forward, src, keep(pd.src_desc()), null);
+            // weights: plain from the graph, reordered to the kernel's layout every step
+            o.wPlain = keep(new memory.desc(o.wDims, memory.data_type.f32,
+                    c.groups() == 1 ? memory.format_tag.oihw : memory.format_tag.goihw));
+            if (c.groups() == 1) {
+                o.wUser = keep(new memory(o.wPlain, OneDnn.engine(), new Pointer()));
+                String name = c.layers().get(0);
+                memory wu = o.wUser;
+                bind.add(() -> wu.set_data_handle(OneDnn.pointer(graph.getLayer(name).getParam("W"))));
+            } else {
+                T gathered = buffer(o.wPlain, null);
+                o.wUser = gathered.mem;
+                long per = o.wPlain.get_size() / c.groups();
+                List<String> names = c.layers();
+                memory wu = o.wUser;
+                bind.add(() -> {
+                    Pointer base = wu.get_data_handle();
+                    for (int i = 0; i < names.size(); i++) {
+                        Pointer.memcpy(new Pointer(base).position(base.position() + i * per),
+                                OneDnn.pointer(graph.getLayer(names.get(i)).getParam("W")), per);
+                    }
+                });
+            }
+            o.wConv = as(forward, new T(o.wPlain, o.wUser, "w"), keep(pd.weights_desc()), null);
+            T conv = buffer(keep(pd.dst_desc()), null);
+            add(forward, keep(new convolution_forward(pd)), Map.of(dnnl.DNNL_ARG_SRC, o.src.mem,
+                    dnnl.DNNL_ARG_WEIGHTS, o.wConv.mem, dnnl.DNNL_ARG_DST, conv.mem));
+            o.conv = conv;
+            // batch norm (+ ReLU) in the convolution's layout
+            int flags = dnnl.normalization_flags.use_scale_shift.value;
+            if (u.relu()) {
+                flags |= dnnl.normalization_flags.fuse_norm_relu.value;
+            }
+            batch_normalization_forward.desc bd = new batch_normalization_forward.desc(
+                    dnnl.prop_kind.forward_training.value, conv.desc, (float) u.eps(), flags);
+            o.bnPd = keep(new batch_normalization_forward.primitive_desc(bd, OneDnn.engine()));
+            impls.merge("bnorm fwd " + o.bnPd.impl_info_str().getString(), 1, Integer::sum);
+            long ch = o.dstDims[1];
+            o.ssArr = Nd4j.createUninitializedDetached(DataType.FLOAT, 2, ch);
+            o.dssArr = Nd4j.createUninitializedDetached(DataType.FLOAT, 2, ch);
+            o.meanArr = Nd4j.createUninitializedDetached(DataType.FLOAT, ch);
+            o.varArr = Nd4j.createUninitializedDetached(DataType.FLOAT, ch);
+            memory.desc ssDesc = keep(new memory.desc(new long[] {2, ch}, memory.data_type.f32, memory.format_tag.nc));
+            memory.desc stDesc = keep(new memory.desc(new long[] {ch}, memory.data_type.f32, memory.format_tag.a));
+            o.scaleShift = keep(OneDnn.bind(ssDesc, o.ssArr));
+            o.dScaleShift = keep(OneDnn.bind(ssDesc, o.dssArr));
+            o.mean = keep(OneDnn.bind(stDesc, o.meanArr));
+            o.var = keep(OneDnn.bind(stDesc, o.varArr));
+            String bn = u.bn();
+            INDArray ss = o.ssArr;
+            bind.add(() -> {
+                Layer l = graph.getLayer(bn);
+                ss.getRow(0).assign(l.getParam("gamma").reshape(ch));
+                ss.getRow(1).assign(l.getParam("beta").reshape(ch));
+            });
+            T out = buffer(conv.desc, outKey);
+            Map<Integer, memory> args = new HashMap<>(Map.of(dnnl.DNNL_ARG_SRC, conv.mem, dnnl.DNNL_ARG_DST, out.mem,
+                    dnnl.DNNL_ARG_SCALE_SHIFT, o.scaleShift, dnnl.DNNL_ARG_MEAN, o.mean,
+                    dnnl.DNNL_ARG_VARIANCE, o.var));
+            if (u.relu()) {
+                o.ws = buffer(keep(o.bnPd.workspace_desc()), null);
+                args.put(dnnl.DNNL_ARG_WORKSPACE, o.ws.mem);
+            }
+            add(forward, keep(new batch_normalization_forward(o.bnPd)), args);
+            o.out = out;
+            System.arraycopy(o.dstDims, 0, shape, 0, 4);
+            return o;
+        }
+
+        private convolution_forward.primitive_desc convPd(Conv c, memory.desc src, long[] wDims, memory.desc dst,
+                                                           long[] padR) {
+            convolution_forward.desc d = new convolution_forward.desc(dnnl.prop_kind.forward_training,
+                    dnnl.algorithm.convolution_direct, src, any(wDims), dst, new long[] {c.sh(), c.sw()},
+                    new long[] {c.dh() - 1, c.dw() - 1}, new long[] {c.ph(), c.pw()}, padR);
+            return new convolution_forward.primitive_desc(d, OneDnn.engine());
+        }
+
+        private static boolean isReference(org.bytedeco.dnnl.primitive_desc pd) {
+            return pd.impl_info_str().getString().startsWith("ref");
+        }
+
+        private final class PoolOut {
+            T src;
+            T dst;
+            T ws;
+            pooling_forward.primitive_desc pd;
+            int[] p;
+            long[] padR;
+            long[] dstDims;
+        }
+
+        private PoolOut maxPool(int[] p, T src, long[] shape) {
+            PoolOut o = new PoolOut();
+            long oh = (shape[2] + 2L * p[4] - p[0]) / p[2] + 1;
+            long ow = (shape[3] + 2L * p[5] - p[1]) / p[3] + 1;
+            o.dstDims = new long[] {shape[0], shape[1], oh, ow};
+            o.padR = new long[] {(oh - 1) * p[2] + p[0] - shape[2] - p[4], (ow - 1) * p[3] + p[1] - shape[3] - p[5]};
+            o.p = p;
+            pooling_forward.desc d = new pooling_forward.desc(dnnl.prop_kind.forward_training,
+                    dnnl.algorithm.pooling_max, src.desc, any(o.dstDims), new long[] {p[2], p[3]},
+                    new long[] {p[0], p[1]}, new long[] {p[4], p[5]}, o.padR);
+            o.pd = keep(new pooling_forward.primitive_desc(d, OneDnn.engine()));
+            impls.merge("pool fwd " + o.pd.impl_info_str().getString(), 1, Integer::sum);
+            o.src = src;
+            o.dst = buffer(keep(o.pd.dst_desc()), null);
+            o.ws = buffer(keep(o.pd.workspace_desc()), null);
+            add(forward, keep(new pooling_forward(o.pd)), Map.of(dnnl.DNNL_ARG_SRC, src.mem,
+                    dnnl.DNNL_ARG_DST, o.dst.mem, dnnl.DNNL_ARG_WORKSPACE, o.ws.mem));
+            shape[2] = oh;
+            shape[3] = ow;
+            return o;
+        }
+
+        private void poolBackward(PoolOut o, T dDst, T dSrc) {
+            int[] p = o.p;
+            pooling_backward.desc d = new pooling_backward.desc(dnnl.algorithm.pooling_max, o.src.desc, o.dst.desc,
+                    new long[] {p[2], p[3]}, new long[] {p[0], p[1]}, new long[] {p[4], p[5]}, o.padR);
+            pooling_backward.primitive_desc pd = keep(new pooling_backward.primitive_desc(d, OneDnn.engine(), o.pd));
+            impls.merge("pool bwd " + pd.impl_info_str().getString(), 1, Integer::sum);
+            T dd = as(backward, dDst, keep(pd.diff_dst_desc()), pick(dDst.key(), dSrc.key()));
+            add(backward, keep(new pooling_backward(pd)), Map.of(dnnl.DNNL_ARG_DIFF_DST, dd.mem,
+                    dnnl.DNNL_ARG_DIFF_SRC, dSrc.mem, dnnl.DNNL_ARG_WORKSPACE, o.ws.mem));
+        }
+
+        /** What a block keeps for its backward pass. */
+        private final class BlockOut {
+            T in;
+            UnitOut u1;
+            UnitOut u2;
+            UnitOut u3;
+            UnitOut ds;
+            T out;
+            eltwise_forward.primitive_desc reluPd;
+        }
+
+        private BlockOut blockForward(Block b, T x, long[] shape) {
+            BlockOut o = new BlockOut();
+            o.in = x;
+            long[] inShape = shape.clone();
+            o.u1 = unitForward(b.u1(), x, shape, null);
+            o.u2 = unitForward(b.u2(), o.u1.out, shape, null);
+            o.u3 = unitForward(b.u3(), o.u2.out, shape, "sum");
+            T shortcut = x;
+            if (b.downsample() != null) {
+                o.ds = unitForward(b.downsample(), x, inShape.clone(), "sum2");
+                shortcut = o.ds.out;
+            }
+            // out = relu(bn3 + shortcut), one kernel
+            T s = as(forward, shortcut, o.u3.out.desc, null);
+            primitive_attr attr = keep(new primitive_attr());
+            post_ops ops = keep(new post_ops());
+            ops.append_eltwise(1.0f, dnnl.algorithm.eltwise_relu, 0f, 0f);
+            attr.set_post_ops(ops);
+            binary.desc bd = new binary.desc(dnnl.algorithm.binary_add, o.u3.out.desc, s.desc, o.u3.out.desc);
+            binary.primitive_desc bpd = keep(new binary.primitive_desc(bd, attr, OneDnn.engine()));
+            impls.merge("binary " + bpd.impl_info_str().getString(), 1, Integer::sum);
+            o.out = buffer(o.u3.out.desc, null);
+            add(forward, keep(new binary(bpd)), Map.of(dnnl.DNNL_ARG_SRC_0, o.u3.out.mem, dnnl.DNNL_ARG_SRC_1, s.mem,
+                    dnnl.DNNL_ARG_DST, o.out.mem));
+            eltwise_forward.desc ed = new eltwise_forward.desc(dnnl.prop_kind.forward_training.value,
+                    dnnl.algorithm.eltwise_relu_use_dst_for_bwd.value, o.out.desc, 0f, 0f);
+            o.reluPd = keep(new eltwise_forward.primitive_desc(ed, OneDnn.engine()));
+            return o;
+        }
+
+        // ---- backward pieces
+
+        /**
+         * The gradient of a block's input from the gradient of its output ({@code dOut}, which is
+         * overwritten); the result lives in the arena's buffer {@code outKey}.
+         */
+        private T blockBackward(BlockOut o, T dOut, String outKey) {
+            // ReLU of the sum, in place: the sum's gradient, which both branches read
+            T g = as(backward, dOut, o.out.desc, pick(dOut.key(), outKey));
+            eltwise_backward.desc ed = new eltwise_backward.desc(dnnl.algorithm.eltwise_relu_use_dst_for_bwd.value,
+                    o.out.desc, o.out.desc, 0f, 0f);
+            eltwise_backward.primitive_desc epd = keep(new eltwise_backward.primitive_desc(ed, OneDnn.engine(),
+                    o.reluPd));
+            impls.merge("relu bwd " + epd.impl_info_str().getString(), 1, Integer::sum);
+            add(backward, keep(new eltwise_backward(epd)), Map.of(dnnl.DNNL_ARG_DST, o.out.mem,
+                    dnnl.DNNL_ARG_DIFF_DST, g.mem, dnnl.DNNL_ARG_DIFF_SRC, g.mem));
+            T dIn = buffer(o.in.desc, outKey);
+            java.util.Set<Object> live = java.util.Set.of(g.key(), outKey);
+            T d2 = unitBackward(o.u3, g, null, live);
+            T d1 = unitBackward(o.u2, d2, null, live);
+            unitBackward(o.u1, d1, dIn, live);
+            T s;
+            if (o.ds == null) {
+                s = as(backward, g, o.in.desc, pick(g.key(), outKey));
+            } else {
+                T ds = unitBackward(o.ds, g, null, java.util.Set.of(outKey));
+                s = as(backward, ds, o.in.desc, pick(ds.key(), outKey));
+            }
+            binary.desc bd = new binary.desc(dnnl.algorithm.binary_add, dIn.desc, s.desc, dIn.desc);
+            binary.primitive_desc bpd = keep(new binary.primitive_desc(bd, OneDnn.engine()));
+            add(backward, keep(new binary(bpd)), Map.of(dnnl.DNNL_ARG_SRC_0, dIn.mem, dnnl.DNNL_ARG_SRC_1, s.mem,
+                    dnnl.DNNL_ARG_DST, dIn.mem));
+            return dIn;
+        }
+
+        /** A shared scratch buffer other than the ones given. */
+        private static Object pick(Object... avoid) {
+            return pick(java.util.Set.of(), avoid);
+        }
+
+        private static Object pick(java.util.Set<Object> live, Object... avoid) {
+            List<Object> no = new ArrayList<>(live);
+            no.addAll(Arrays.asList(avoid));
+            for (String k : List.of("t1", "t2", "t3", "t4", "t5", "t6")) {
+                if (!no.contains(k)) {
+                    return k;
+                }
+            }
+            throw new IllegalStateException("no scratch buffer left");
+        }
+
+        /**
+         * Batch norm (+ ReLU) and convolution backward: the weight, gamma and beta gradients into the
+         * graph's gradient view, and the gradient of the unit's input into {@code into} (or a buffer
+         * of the arena's {@code key}; null {@code into} and stem: none).
+         */
+        private T unitBackward(UnitOut o, T dOut, T into, java.util.Set<Object> live) {
+            Unit u = o.unit;
+            int flags = dnnl.normalization_flags.use_scale_shift.value;
+            if (u.relu()) {
+                flags |= dnnl.normalization_flags.fuse_norm_relu.value;
+            }
+            batch_normalization_backward.desc bd = new batch_normalization_backward.desc(dnnl.prop_kind.backward.value,
+                    o.conv.desc, o.conv.desc, (float) u.eps(), flags);
+            batch_normalization_backward.primitive_desc bpd = keep(new batch_normalization_backward.primitive_desc(bd,
+                    OneDnn.engine(), o.bnPd));
+            impls.merge("bnorm bwd " + bpd.impl_info_str().getString(), 1, Integer::sum);
+            T dd = as(backward, dOut, o.conv.desc, pick(live, dOut.key()));
+            T dConv = buffer(o.conv.desc, pick(live, dOut.key(), dd.key()));
+            Map<Integer, memory> args = new HashMap<>(Map.of(dnnl.DNNL_ARG_SRC, o.conv.mem,
+                    dnnl.DNNL_ARG_DIFF_DST, dd.mem, dnnl.DNNL_ARG_SCALE_SHIFT, o.scaleShift,
+                    dnnl.DNNL_ARG_MEAN, o.mean, dnnl.DNNL_ARG_VARIANCE, o.var,
+                    dnnl.DNNL_ARG_DIFF_SRC, dConv.mem, dnnl.DNNL_ARG_DIFF_SCALE_SHIFT, o.dScaleShift));
+            if (u.relu()) {
+                args.put(dnnl.DNNL_ARG_WORKSPACE, o.ws.mem);
+            }
+            add(backward, keep(new batch_normalization_backward(bpd)), args);
+            // gamma, beta and the running statistics (DL4J's convention: the step that the updater,
+            // a no-op for these, subtracts: (running - batch) * (1 - decay))
+            String bn = u.bn();
+            long ch = o.dstDims[1];
+            INDArray dss = o.dssArr;
+            INDArray bm = o.meanArr;
+            INDArray bv = o.varArr;
+            double keepFrac = 1 - u.decay();
+            backward.add(new Exec(null, null, () -> {
+                Layer l = graph.getLayer(bn);
+                Map<String, INDArray> gv = gradientViews(l);
+                gv.get("gamma").assign(dss.getRow(0).reshape(gv.get("gamma").shape()));
+                gv.get("beta").assign(dss.getRow(1).reshape(gv.get("beta").shape()));
+                INDArray mean = l.getParam("mean");
+                INDArray var = l.getParam("var");
+                gv.get("mean").assign(mean.reshape(ch).sub(bm).muli(keepFrac).reshape(gv.get("mean").shape()));
+                gv.get("var").assign(var.reshape(ch).sub(bv).muli(keepFrac).reshape(gv.get("var").shape()));
+            }));
+            // convolution: weight gradient, then the input's gradient
+            Conv c = u.conv();
+            // the activations' own layouts first; where oneDNN has no optimised kernel for them (the
+            // grouped 3x3 of narrow groups), its own choice, then plain NCHW, with reorders around
+            convolution_backward_weights.primitive_desc wpd = null;
+            for (memory.desc[] io : layoutsToTry(o.src.desc, dConv.desc, o.srcDims, o.dstDims)) {
+                convolution_backward_weights.desc wd = new convolution_backward_weights.desc(
+                        dnnl.algorithm.convolution_direct, io[0], any(o.wDims), io[1],
+                        new long[] {c.sh(), c.sw()}, new long[] {c.dh() - 1, c.dw() - 1},
+                        new long[] {c.ph(), c.pw()}, o.padR);
+                wpd = keep(new convolution_backward_weights.primitive_desc(wd, OneDnn.engine(), o.convPd));
+                if (!isReference(wpd)) {
+                    break;
+                }
+            }
+            if (isReference(wpd)) {
+                log.info("training plan: reference kernel for the weight gradient of {}", c.layers().get(0));
+            }
+            impls.merge("conv bwd w " + wpd.impl_info_str().getString(), 1, Integer::sum);
+            T wSrc = as(backward, o.src, keep(wpd.src_desc()), pick(live, dOut.key(), dd.key(), dConv.key()));
+            T wDiffDst = as(backward, dConv, keep(wpd.diff_dst_desc()),
+                    pick(live, dOut.key(), dd.key(), dConv.key(), wSrc.key()));
+            memory.desc dwDesc = keep(wpd.diff_weights_desc());
+            T dw = buffer(dwDesc, "dw");
+            add(backward, keep(new convolution_backward_weights(wpd)), Map.of(dnnl.DNNL_ARG_SRC, wSrc.mem,
+                    dnnl.DNNL_ARG_DIFF_DST, wDiffDst.mem, dnnl.DNNL_ARG_DIFF_WEIGHTS, dw.mem));
+            // to the graph's gradient view (plain), branch by branch for a grouped convolution
+            if (c.groups() == 1) {
+                memory user = keep(new memory(o.wPlain, OneDnn.engine(), new Pointer()));
+                String name = c.layers().get(0);
+                backward.add(new Exec(null, null, () -> user.set_data_handle(
+                        OneDnn.pointer(gradientViews(graph.getLayer(name)).get("W")))));
+                reorderInto(backward, dw, new T(o.wPlain, user, "dwUser"));
+            } else {
+                T plain = buffer(o.wPlain, "dwPlain");
+                reorderInto(backward, dw, plain);
+                long per = o.wPlain.get_size() / c.groups();
+                List<String> names = c.layers();
+                backward.add(new Exec(null, null, () -> {
+                    Pointer base = plain.mem.get_data_handle();
+                    for (int i = 0; i < names.size(); i++) {
+                        Pointer.memcpy(OneDnn.pointer(gradientViews(graph.getLayer(names.get(i))).get("W")),
+                                new Pointer(base).position(base.position() + i * per), per);
+                    }
+                }));
+            }
+            if (o.stem) {
+                return null; // no gradient for the network's input
+            }
+            convolution_backward_data.primitive_desc dpd = null;
+            for (memory.desc[] io : layoutsToTry(o.src.desc, dConv.desc, o.srcDims, o.dstDims)) {
+                convolution_backward_data.desc dd2 = new convolution_backward_data.desc(
+                        dnnl.algorithm.convolution_direct, io[0], any(o.wDims), io[1], new long[] {c.sh(), c.sw()},
+                        new long[] {c.dh() - 1, c.dw() - 1}, new long[] {c.ph(), c.pw()}, o.padR);
+                dpd = keep(new convolution_backward_data.primitive_desc(dd2, OneDnn.engine(), o.convPd));
+                if (!isReference(dpd)) {
+                    break;
+                }
+            }
+            if (isReference(dpd)) {
+                log.info("training plan: reference kernel for the input gradient of {}", c.layers().get(0));
+            }
+            impls.merge("conv bwd d " + dpd.impl_info_str().getString(), 1, Integer::sum);
+            T wData = as(backward, o.wConv, keep(dpd.weights_desc()), "wbd" + unique++);
+            // the batch norm's inputs are spent: only the caller's live buffers and dConv stay
+            T result = into != null ? into : buffer(o.src.desc, pick(live, dConv.key()));
+            T dDst = as(backward, dConv, keep(dpd.diff_dst_desc()), pick(live, dConv.key(), result.key()));
+            memory.desc dSrcDesc = keep(dpd.diff_src_desc());
+            if (dSrcDesc.equals(result.desc)) {
+                add(backward, keep(new convolution_backward_data(dpd)), Map.of(dnnl.DNNL_ARG_DIFF_DST, dDst.mem,
+                        dnnl.DNNL_ARG_WEIGHTS, wData.mem, dnnl.DNNL_ARG_DIFF_SRC, result.mem));
+            } else {
+                T tmp = buffer(dSrcDesc, pick(live, dConv.key(), result.key(), dDst.key()));
+                add(backward, keep(new convolution_backward_data(dpd)), Map.of(dnnl.DNNL_ARG_DIFF_DST, dDst.mem,
+                        dnnl.DNNL_ARG_WEIGHTS, wData.mem, dnnl.DNNL_ARG_DIFF_SRC, tmp.mem));
+                reorderInto(backward, tmp, result);
+            }
+            return result;
+        }
+
+        /** (source, destination) layouts for a backward convolution, best first. */
+        private List<memory.desc[]> layoutsToTry(memory.desc src, memory.desc dst, long[] srcDims, long[] dstDims) {
+            return List.of(new memory.desc[] {src, dst},
+                    new memory.desc[] {keep(any(srcDims)), keep(any(dstDims))},
+                    new memory.desc[] {keep(new memory.desc(srcDims, memory.data_type.f32, memory.format_tag.nchw)),
+                            keep(new memory.desc(dstDims, memory.data_type.f32, memory.format_tag.nchw))},
+                    new memory.desc[] {keep(new memory.desc(srcDims, memory.data_type.f32, memory.format_tag.nhwc)),
+                            keep(new memory.desc(dstDims, memory.data_type.f32, memory.format_tag.nhwc))});
+        }
+
+        // ---- running
+
+        double run(INDArray x, INDArray labels) {
+            stream s = OneDnn.stream();
+            inputMem.set_data_handle(OneDnn.pointer(x));
+            for (Runnable r : bind) {
+                r.run();
+            }
+            execute(forward, s);
+            // the classifier, softmax and cross-entropy on ND4J (DL4J's LossMCXENT: gradient p - y summed
+            // over the batch; score the batch mean of -sum(y log clip(p)))
+            Layer fc = graph.getLayer(VertexNames.HEAD_FC);
+            INDArray w = fc.getParam("W");
+            INDArray bias = fc.getParam("b");
+            INDArray z = pooled.mmul(w).addiRowVector(bias.reshape(bias.length()));
+            INDArray p = Transforms.softmax(z, false);
+            INDArray clipped = Transforms.min(Transforms.max(p, net().clipEps, true), 1 - net().clipEps, false);
+            double score = -Transforms.log(clipped, false).muli(labels).sumNumber().doubleValue() / batch;
+            INDArray dz = p.subi(labels);
+            Map<String, INDArray> gv = gradientViews(fc);
+            gv.get("W").assign(pooled.transpose().mmul(dz));
+            gv.get("b").assign(dz.sum(0).reshape(gv.get("b").shape()));
+            dPooled.assign(dz.mmul(w.transpose()));
+            execute(backward, s);
+            return score;
+        }
+
+        private final Net net;
+
+        private Net net() {
+            return net;
+        }
+
+        private static void execute(List<Exec> list, stream s) {
+            for (Exec e : list) {
+                if (e.prim() != null) {
+                    e.prim().execute(s, e.args());
+                } else {
+                    s._wait();
+                    e.java().run();
+                }
+            }
+            s._wait();
+        }
+
+        private final Map<Layer, Map<String, INDArray>> views = new HashMap<>();
+
+        private Map<String, INDArray> gradientViews(Layer l) {
+            return views.computeIfAbsent(l, k -> k.conf().getLayer().initializer()
+                    .getGradientsFromFlattened(k.conf(), k.getGradientsViewArray()));
+        }
+
+        /** The Gradient DL4J's updater takes: the flattened view, and each layer's parameters by name. */
+        private Gradient gradientMap(ComputationGraph g) {
+            DefaultGradient dg = new DefaultGradient(g.getFlattenedGradients());
+            for (Layer l : g.getLayers()) {
+                if (l.numParams() == 0) {
+                    continue;
+                }
+                for (Map.Entry<String, INDArray> e : gradientViews(l).entrySet()) {
+                    dg.setGradientFor(l.conf().getLayer().getLayerName() + "_" + e.getKey(), e.getValue());
+                }
+            }
+            return dg;
+        }
+
+        @Override
+        public void close() {
+            for (Pointer p : kept) {
+                p.releaseReference();
+            }
+            kept.clear();
+        }
+    }
+}

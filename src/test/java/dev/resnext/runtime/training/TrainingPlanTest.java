@@ -1,0 +1,157 @@
+package dev.resnext.runtime.training;
+
+import dev.resnext.backend.BackendChoice;
+import dev.resnext.backend.Backends;
+import dev.resnext.model.Presets;
+import dev.resnext.model.ResNeXtConfig;
+import dev.resnext.model.ResNeXtGraphFactory;
+import dev.resnext.model.StemKind;
+import dev.resnext.runtime.GraphRuntime;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The compiled training step gives DL4J's own gradients, scores and updates on every small preset.
+ */
+class TrainingPlanTest {
+
+    @BeforeAll
+    static void backend() {
+        Backends.initialize(BackendChoice.CPU);
+    }
+
+    static List<String> presets() {
+        return List.of("tiny", "small", "resnext29_4x16d");
+    }
+
+    static ResNeXtConfig config(String preset) {
+        ResNeXtConfig p = Presets.get(preset);
+        int size = p.getStem() == StemKind.IMAGENET ? 64 : 16;
+        return p.toBuilder().input(size, size, 3).numClasses(7).build();
+    }
+
+    static INDArray labels(int n, int classes, long seed) {
+        INDArray y = Nd4j.zeros(DataType.FLOAT, n, classes);
+        java.util.Random r = new java.util.Random(seed);
+        for (int i = 0; i < n; i++) {
+            y.putScalar(i, r.nextInt(classes), 1f);
+        }
+        return y;
+    }
+
+    @ParameterizedTest
+    @MethodSource("presets")
+    void gradientsAndScoreEqualDl4jBackprop(String preset) {
+        ResNeXtConfig c = config(preset);
+        ComputationGraph g = GraphRuntime.create(ResNeXtGraphFactory.build(c));
+        Nd4j.getRandom().setSeed(5);
+        INDArray x = Nd4j.randn(DataType.FLOAT, 4, 3, c.getInputHeight(), c.getInputWidth());
+        INDArray y = labels(4, 7, 5);
+        g.setInputs(x.dup());
+        g.setLabels(y);
+        g.computeGradientAndScore();
+        double expectedScore = g.score();
+        Map<String, INDArray> expected = byParam(g);
+
+        try (TrainingPlan plan = TrainingPlan.compile(g)) {
+            assertNotNull(plan, "the plan recognises " + preset);
+            // a larger batch first: buffers made for it serve the smaller one
+            plan.gradientAndScore(Nd4j.randn(DataType.FLOAT, 6, 3, c.getInputHeight(), c.getInputWidth()),
+                    labels(6, 7, 9));
+            g.getFlattenedGradients().assign(Float.NaN);
+            double score = plan.gradientAndScore(x, y);
+            assertEquals(expectedScore, score, 1e-4 * Math.max(1, Math.abs(expectedScore)));
+            assertEquals(score, g.score(), 1e-12);
+            Map<String, INDArray> actual = byParam(g);
+            assertEquals(expected.keySet(), actual.keySet());
+            for (Map.Entry<String, INDArray> e : expected.entrySet()) {
+                // float rounding in a deep stack of batch normalisations moves single gradients by up
+                // to ~0.5% (DL4J's stock graph and its runtime graph differ as much); a wrong term
+                // moves them by far more
+                double norm = e.getValue().norm2Number().doubleValue();
+                double diff = actual.get(e.getKey()).sub(e.getValue()).norm2Number().doubleValue();
+                assertTrue(diff <= 1e-2 * norm + 1e-6, e.getKey() + ": difference " + diff + " at norm " + norm);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("presets")
+    void stepsEqualGraphFit(String preset) {
+        // a small learning rate: at a large one a few steps on random data are chaotic, and float
+        // rounding alone grows into visible differences
+        ResNeXtConfig c = config(preset).toBuilder().learningRate(1e-3).build();
+        ComputationGraph ours = GraphRuntime.create(ResNeXtGraphFactory.build(c));
+        INDArray initial = ours.params().dup();
+        // the reference: DL4J's stock graph, every runtime lever off
+        ComputationGraph theirs;
+        try (var o = dev.resnext.RuntimeSettings.override(dev.resnext.RuntimeSettings.defaults().allLeversOff())) {
+            theirs = new ComputationGraph(GraphRuntime.stockConfiguration(ours));
+            theirs.init(ours.params().dup(), false);
+            theirs.initGradientsView();
+        }
+        try (TrainingPlan plan = TrainingPlan.compile(ours)) {
+            for (int step = 0; step < 3; step++) {
+                Nd4j.getRandom().setSeed(10 + step);
+                // the last step is a smaller batch, as at the end of an epoch
+                int n = step == 2 ? 3 : 5;
+                INDArray x = Nd4j.randn(DataType.FLOAT, n, 3, c.getInputHeight(), c.getInputWidth());
+                INDArray y = labels(n, 7, step);
+                theirs.fit(new DataSet(x.dup(), y.dup()));
+                double score = plan.fit(x, y);
+                assertEquals(theirs.score(), score, 1e-3 * Math.max(1, Math.abs(score)), "score at step " + step);
+                assertEquals(score, ours.score(), 1e-12);
+            }
+            assertEquals(theirs.getIterationCount(), ours.getIterationCount());
+            Map<String, INDArray> po = paramsByName(ours);
+            Map<String, INDArray> pt = paramsByName(theirs);
+            INDArray dOurs = ours.params().sub(initial);
+            INDArray dTheirs = theirs.params().sub(initial);
+            double rel = dOurs.sub(dTheirs).norm2Number().doubleValue() / dTheirs.norm2Number().doubleValue();
+            assertTrue(rel <= 0.02, "the three updates differ by " + rel + " of their size");
+            for (String k : pt.keySet()) {
+                double eps = 5e-3 * Math.max(1, pt.get(k).amaxNumber().doubleValue());
+                assertTrue(po.get(k).equalsWithEps(pt.get(k), eps), k + " differs");
+            }
+        }
+    }
+
+    private static Map<String, INDArray> paramsByName(ComputationGraph g) {
+        Map<String, INDArray> m = new java.util.TreeMap<>();
+        for (Layer l : g.getLayers()) {
+            for (Map.Entry<String, INDArray> e : l.paramTable().entrySet()) {
+                m.put(l.conf().getLayer().getLayerName() + "_" + e.getKey(), e.getValue());
+            }
+        }
+        return m;
+    }
+
+    /** Copies of every layer's gradients by "layer_param", from the graph's gradient view. */
+    private static Map<String, INDArray> byParam(ComputationGraph g) {
+        Map<String, INDArray> m = new java.util.TreeMap<>();
+        for (Layer l : g.getLayers()) {
+            if (l.numParams() == 0) {
+                continue;
+            }
+            for (Map.Entry<String, INDArray> e : l.conf().getLayer().initializer()
+                    .getGradientsFromFlattened(l.conf(), l.getGradientsViewArray()).entrySet()) {
+                m.put(l.conf().getLayer().getLayerName() + "_" + e.getKey(), e.getValue().dup());
+            }
+        }
+        return m;
+    }
+}
