@@ -35,13 +35,14 @@ import java.util.Properties;
  * @param cacheDir               where large .npz arrays are extracted ("": $RESNEXT_CACHE or ~/.cache/resnext)
  * @param cpuReplicas            {@code --workers N} on the CPU runs N ParallelWrapper replicas (false: one worker)
  * @param plainPointwise         1x1 convolutions in training run on plain NCHW arrays (no reorders)
+ * @param trainingPlan           training steps of a recognised ResNeXt run as a compiled oneDNN plan
  */
 public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean oneDnnBatchNorm, boolean oneDnnRelu,
                               boolean libnd4jConvBackward, boolean fusedGroups, boolean sharedSplitGradient,
                               boolean inPlaceRelu, boolean fastWorkspaceLearning, int workspaceLearningCycles,
                               long maxResidentBytes, boolean inferencePlan, long npzInMemoryBytes,
                               long imageCacheBytes, String cacheDir, boolean cpuReplicas,
-                              boolean plainPointwise) {
+                              boolean plainPointwise, boolean trainingPlan) {
 
     /** One property: its name, default and meaning. */
     public record Property(String name, String defaultValue, String meaning) {
@@ -67,7 +68,9 @@ public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean
             new Property("resnext.cpuReplicas", "false",
                     "--workers N on the CPU runs N replicas (false: one worker, which is faster on a CPU)"),
             new Property("resnext.onednn.plainPointwise", "true",
-                    "1x1 convolutions in training on plain NCHW arrays (oneDNN's GEMM kernels, no reorders)"));
+                    "1x1 convolutions in training on plain NCHW arrays (oneDNN's GEMM kernels, no reorders)"),
+            new Property("resnext.trainingPlan", "true",
+                    "training steps through a compiled oneDNN plan (blocked layouts, batch norm + ReLU fused)"));
 
     private static volatile RuntimeSettings current;
 
@@ -121,7 +124,8 @@ public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean
                 bytes(props, "resnext.imageCacheBytes"),
                 raw(props, "resnext.cacheDir"),
                 flag(props, "resnext.cpuReplicas"),
-                flag(props, "resnext.onednn.plainPointwise"));
+                flag(props, "resnext.onednn.plainPointwise"),
+                flag(props, "resnext.trainingPlan"));
     }
 
     /** Every lever on (the defaults). */
@@ -133,21 +137,21 @@ public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean
     public RuntimeSettings allLeversOff() {
         return new RuntimeSettings(false, false, false, false, false, false, false, false, false,
                 workspaceLearningCycles, maxResidentBytes, false, npzInMemoryBytes, imageCacheBytes, cacheDir, cpuReplicas,
-                false);
+                false, false);
     }
 
     /** The same settings with {@code resnext.cpuReplicas} set to {@code on}. */
     public RuntimeSettings withCpuReplicas(boolean on) {
         return new RuntimeSettings(oneDnn, oneDnnConvolution, oneDnnBatchNorm, oneDnnRelu, libnd4jConvBackward,
                 fusedGroups, sharedSplitGradient, inPlaceRelu, fastWorkspaceLearning, workspaceLearningCycles,
-                maxResidentBytes, inferencePlan, npzInMemoryBytes, imageCacheBytes, cacheDir, on, plainPointwise);
+                maxResidentBytes, inferencePlan, npzInMemoryBytes, imageCacheBytes, cacheDir, on, plainPointwise, trainingPlan);
     }
 
     /** The same settings with {@code resnext.onednn.plainPointwise} set to {@code on}. */
     public RuntimeSettings withPlainPointwise(boolean on) {
         return new RuntimeSettings(oneDnn, oneDnnConvolution, oneDnnBatchNorm, oneDnnRelu, libnd4jConvBackward,
                 fusedGroups, sharedSplitGradient, inPlaceRelu, fastWorkspaceLearning, workspaceLearningCycles,
-                maxResidentBytes, inferencePlan, npzInMemoryBytes, imageCacheBytes, cacheDir, cpuReplicas, on);
+                maxResidentBytes, inferencePlan, npzInMemoryBytes, imageCacheBytes, cacheDir, cpuReplicas, on, trainingPlan);
     }
 
     /** Property name -> value in force, for {@code info}. */
@@ -156,7 +160,7 @@ public record RuntimeSettings(boolean oneDnn, boolean oneDnnConvolution, boolean
         List<Object> values = new ArrayList<>(List.of(oneDnn, oneDnnConvolution, oneDnnBatchNorm, oneDnnRelu,
                 libnd4jConvBackward, fusedGroups, sharedSplitGradient, inPlaceRelu, fastWorkspaceLearning,
                 workspaceLearningCycles, maxResidentBytes, inferencePlan, npzInMemoryBytes, imageCacheBytes, cacheDir,
-                cpuReplicas, plainPointwise));
+                cpuReplicas, plainPointwise, trainingPlan));
         for (int i = 0; i < PROPERTIES.size(); i++) {
             m.put(PROPERTIES.get(i).name(), String.valueOf(values.get(i)));
         }

@@ -49,7 +49,7 @@ public final class Benchmark {
         return this;
     }
 
-    /** What ran the steps after {@link #run}: "plan" (the compiled inference plan) or "graph". */
+    /** What ran the steps after {@link #run}: "plan" (the compiled inference or training plan) or "graph". */
     public String engine() {
         return engine;
     }
@@ -62,6 +62,8 @@ public final class Benchmark {
             if (spec.mode() != BenchmarkMode.TRAIN) {
                 GraphRuntime.prepare(graph, GraphRuntime.Mode.INFERENCE, precision);
                 engine = GraphRuntime.hasInferencePlan(graph) ? "plan" : "graph";
+            } else {
+                engine = GraphRuntime.hasTrainingPlan(graph) ? "plan" : "graph";
             }
             DataType dt = graph.getConfiguration().getDataType();
             Nd4j.getRandom().setSeed(spec.seed());
@@ -70,7 +72,7 @@ public final class Benchmark {
             INDArray labels = randomLabels(c, dt);
             DataSet data = new DataSet(features, labels);
             Runnable step = spec.mode() == BenchmarkMode.TRAIN
-                    ? () -> graph.fit(data)
+                    ? () -> GraphRuntime.fit(graph, data)
                     : () -> GraphRuntime.output(graph, features);
             long rssAfterBuild = MemoryMonitor.rssBytes();
 

@@ -10,6 +10,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 import dev.resnext.model.VertexNames;
 import dev.resnext.runtime.inference.InferencePlan;
+import dev.resnext.runtime.training.TrainingPlan;
 
 import java.util.List;
 import java.util.Map;
@@ -224,6 +225,13 @@ public final class GraphRuntime {
      * graph afterwards runs on the graph itself.
      */
     public static void release(ComputationGraph graph) {
+        Object t;
+        synchronized (TRAINING_PLANS) {
+            t = TRAINING_PLANS.remove(graph.getVertices());
+        }
+        if (t instanceof TrainingPlan tp) {
+            tp.close();
+        }
         PlanHolder h;
         synchronized (PLANS) {
             h = PLANS.remove(graph.getVertices());
@@ -262,6 +270,45 @@ public final class GraphRuntime {
         InferencePlan p = plan(graph);
         return p != null ? p.pooled(input)
                 : graph.output(List.of(VertexNames.HEAD_POOL), false, new INDArray[] {input}, null)[0];
+    }
+
+    /**
+     * One training step on a batch, like {@code graph.fit(batch)}: on the compiled training plan
+     * where the graph is a ResNeXt the plan knows (CPU backend, {@code resnext.trainingPlan}),
+     * else on the graph itself. Returns the graph's score after the step.
+     */
+    public static double fit(ComputationGraph graph, org.nd4j.linalg.dataset.api.DataSet batch) {
+        TrainingPlan p = batch.getFeaturesMaskArray() == null && batch.getLabelsMaskArray() == null
+                && batch.getLabels() != null && batch.getLabels().rank() == 2 ? trainingPlan(graph) : null;
+        if (p != null) {
+            return p.fit(batch.getFeatures(), batch.getLabels());
+        }
+        graph.fit(batch);
+        return graph.score();
+    }
+
+    /** Whether training steps of {@code graph} run on a compiled training plan. */
+    public static boolean hasTrainingPlan(ComputationGraph graph) {
+        return trainingPlan(graph) != null;
+    }
+
+    private static final Map<org.deeplearning4j.nn.graph.vertex.GraphVertex[], Object> TRAINING_PLANS =
+            new WeakHashMap<>();
+    private static final Object UNSUPPORTED = new Object();
+
+    private static TrainingPlan trainingPlan(ComputationGraph graph) {
+        if (!RuntimeSettings.current().trainingPlan() || !OneDnn.isCpuBackend()) {
+            return null;
+        }
+        synchronized (TRAINING_PLANS) {
+            Object p = TRAINING_PLANS.get(graph.getVertices());
+            if (p == null) {
+                TrainingPlan compiled = TrainingPlan.compile(graph);
+                p = compiled != null ? compiled : UNSUPPORTED;
+                TRAINING_PLANS.put(graph.getVertices(), p);
+            }
+            return p instanceof TrainingPlan t ? t : null;
+        }
     }
 
     /** Whether {@code graph} runs inference on a compiled plan. */

@@ -276,7 +276,7 @@ public final class Trainer {
         // single worker: fit batch by batch on this thread (with N workers the epoch was trained above)
         Iterable<DataSet> serialBatches = options.workers() > 1 ? java.util.List.of() : batches;
         for (DataSet ds : serialBatches) {
-            graph.fit(ds);
+            dev.resnext.runtime.GraphRuntime.fit(graph, ds);
             double loss = graph.score();
             int n = (int) ds.getFeatures().size(0);
             if (!Double.isFinite(loss)) {

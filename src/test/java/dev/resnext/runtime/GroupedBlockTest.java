@@ -61,7 +61,7 @@ class GroupedBlockTest {
         RuntimeSettings d = RuntimeSettings.defaults();
         RuntimeSettings settings = new RuntimeSettings(d.oneDnn(), fused, fused, d.oneDnnRelu(), false, fused, shared,
                 fused, d.fastWorkspaceLearning(), d.workspaceLearningCycles(), 0, d.inferencePlan(),
-                d.npzInMemoryBytes(), d.imageCacheBytes(), d.cacheDir(), d.cpuReplicas(), d.plainPointwise());
+                d.npzInMemoryBytes(), d.imageCacheBytes(), d.cacheDir(), d.cpuReplicas(), d.plainPointwise(), false);
         try (RuntimeSettings.Override o = RuntimeSettings.override(settings)) {
             ComputationGraph g = GraphRuntime.create(ResNeXtGraphFactory.build(c));
             g.output(false, warmInput);   // attaches the blocks under these switches

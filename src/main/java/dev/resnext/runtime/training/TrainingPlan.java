@@ -90,13 +90,14 @@ import java.util.Map;
 public final class TrainingPlan implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TrainingPlan.class);
 
-    private final ComputationGraph graph;
+    // weak: the runtime keeps plans in a map keyed (weakly) by the graph's vertices
+    private final java.lang.ref.WeakReference<ComputationGraph> graphRef;
     private final Net net;
     private final Arena arena = new Arena();
     private Compiled compiled;
 
     private TrainingPlan(ComputationGraph graph, Net net) {
-        this.graph = graph;
+        this.graphRef = new java.lang.ref.WeakReference<>(graph);
         this.net = net;
     }
 
@@ -110,7 +111,7 @@ public final class TrainingPlan implements AutoCloseable {
             Net n = Net.read(graph);
             return n == null ? null : new TrainingPlan(graph, n);
         } catch (RuntimeException e) {
-            log.info("training plan not available for this graph: {}", e.toString());
+            log.debug("training plan not available for this graph: {}", e.toString());
             return null;
         }
     }
@@ -121,14 +122,17 @@ public final class TrainingPlan implements AutoCloseable {
      * regularisation), which the graph's {@code score()} reports too.
      */
     public synchronized double fit(INDArray features, INDArray labels) {
+        ComputationGraph graph = graph();
         double score = gradientAndScore(features, labels);
         int iteration = graph.getIterationCount();
         int epoch = graph.getEpochCount();
         Gradient g = compiled.gradient;
         graph.getUpdater().update(g, iteration, epoch, (int) features.size(0), LayerWorkspaceMgr.noWorkspaces());
         graph.params().subi(graph.getFlattenedGradients().reshape(graph.params().shape()));
-        for (TrainingListener l : graph.getListeners()) {
-            l.iterationDone(graph, iteration, epoch);
+        if (graph.getListeners() != null) {
+            for (TrainingListener l : graph.getListeners()) {
+                l.iterationDone(graph, iteration, epoch);
+            }
         }
         BaseOptimizer.incrementIterationCount(graph, 1);
         return score;
@@ -140,6 +144,7 @@ public final class TrainingPlan implements AutoCloseable {
      * batch normalisations; returns the score, also set on the graph.
      */
     public synchronized double gradientAndScore(INDArray features, INDArray labels) {
+        ComputationGraph graph = graph();
         if (features.rank() != 4 || features.size(1) != net.inChannels) {
             throw new IllegalArgumentException("input must be [N, " + net.inChannels + ", H, W], got "
                     + Arrays.toString(features.shape()));
@@ -158,10 +163,18 @@ public final class TrainingPlan implements AutoCloseable {
                 }
                 compiled = new Compiled(net, graph, x.shape(), arena);
             }
-            double score = compiled.run(x, labels.castTo(DataType.FLOAT)) + graph.calcRegularizationScore(true);
+            double score = compiled.run(graph, x, labels.castTo(DataType.FLOAT)) + graph.calcRegularizationScore(true);
             graph.setScore(score);
             return score;
         }
+    }
+
+    private ComputationGraph graph() {
+        ComputationGraph g = graphRef.get();
+        if (g == null) {
+            throw new IllegalStateException("the graph of this training plan is gone");
+        }
+        return g;
     }
 
     @Override
@@ -429,7 +442,17 @@ public final class TrainingPlan implements AutoCloseable {
     }
 
     /** One thing the step does: a primitive with its arguments, or Java work between primitives. */
-    private record Exec(primitive prim, IntMemoryMap args, Runnable java) {
+    private record Exec(primitive prim, IntMemoryMap args, java.util.function.Consumer<ComputationGraph> java) {
+    }
+
+    private static final boolean AVX512 = cpuHas("avx512f");
+
+    private static boolean cpuHas(String flag) {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo")).contains(flag);
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     private static final java.util.Set<Object> SHARED_ACTIVATIONS = java.util.Set.of("gA", "gB", "t1", "t2", "t3",
@@ -442,10 +465,9 @@ public final class TrainingPlan implements AutoCloseable {
         final Gradient gradient;
         final List<Exec> forward = new ArrayList<>();
         final List<Exec> backward = new ArrayList<>();
-        final List<Runnable> bind = new ArrayList<>();
+        final List<java.util.function.Consumer<ComputationGraph>> bind = new ArrayList<>();
         final List<Pointer> kept = new ArrayList<>();
         final Map<String, Integer> impls = new java.util.TreeMap<>();
-        final ComputationGraph graph;
         final Arena arena;
         final long maxBytes;
         final long maxWeightBytes;
@@ -455,12 +477,10 @@ public final class TrainingPlan implements AutoCloseable {
         INDArray dPooled;
         final long batch;
         long channels;
-        final List<Runnable> afterBackward = new ArrayList<>();
 
         Compiled(Net n, ComputationGraph graph, long[] inShape, Arena arena) {
             long t0 = System.nanoTime();
             this.inShape = inShape.clone();
-            this.graph = graph;
             this.arena = arena;
             this.batch = inShape[0];
             this.gradientView = graph.getFlattenedGradients();
@@ -663,6 +683,7 @@ public final class TrainingPlan implements AutoCloseable {
             Unit unit;
             boolean stem;       // reads the network's input: no input gradient
             T src;              // the convolution's input, in the convolution's layout
+            memory.desc convDst; // the convolution's output layout (conv is a blocked copy where they differ)
             T conv;             // the convolution's output (batch norm's input)
             T out;              // the batch norm's output (after ReLU when fused)
             T ws;               // the fused ReLU's mask
@@ -695,8 +716,29 @@ public final class TrainingPlan implements AutoCloseable {
             o.dstDims = geo.dstDims();
             o.wDims = c.groups() == 1 ? new long[] {c.outChannels(), c.inChannels(), c.kh(), c.kw()} : geo.weightDims();
             o.padR = geo.padRight();
-            convolution_forward.primitive_desc pd = convPd(c, src.desc, o.wDims, any(o.dstDims), o.padR);
-            if (isReference(pd)) {
+            int flags = dnnl.normalization_flags.use_scale_shift.value;
+            if (u.relu()) {
+                flags |= dnnl.normalization_flags.fuse_norm_relu.value;
+            }
+            // layouts: the input's own (no reorder) where the kernel for it is the best one, else
+            // oneDNN's choice; and an output layout the batch norm has a fast kernel for (oneDNN
+            // picks narrow blocks for a grouped convolution's narrow groups, on which batch norm
+            // only has its reference or a narrower-ISA kernel)
+            memory.desc blocked = keep(new memory.desc(o.dstDims, memory.data_type.f32, memory.format_tag.nChw16c));
+            convolution_forward.primitive_desc pd = null;
+            memory.desc[][] tries = {{src.desc, any(o.dstDims)}, {any(o.srcDims), any(o.dstDims)},
+                    {src.desc, blocked}, {any(o.srcDims), blocked}};
+            for (memory.desc[] t : tries) {
+                convolution_forward.primitive_desc cand = convPd(c, t[0], o.wDims, t[1], o.padR);
+                if (good(cand) && good(bnPd(cand.dst_desc(), (float) u.eps(), flags))) {
+                    pd = cand;
+                    break;
+                }
+                if (pd == null && good(cand)) {
+                    pd = cand;
+                }
+            }
+            if (pd == null) {
                 pd = convPd(c, any(o.srcDims), o.wDims, any(o.dstDims), o.padR);
             }
             keep(pd);
@@ -710,18 +752,18 @@ public final class TrainingPlan implements AutoCloseable {
                 o.wUser = keep(new memory(o.wPlain, OneDnn.engine(), new Pointer()));
                 String name = c.layers().get(0);
                 memory wu = o.wUser;
-                bind.add(() -> wu.set_data_handle(OneDnn.pointer(graph.getLayer(name).getParam("W"))));
+                bind.add(gr -> wu.set_data_handle(OneDnn.pointer(gr.getLayer(name).getParam("W"))));
             } else {
                 T gathered = buffer(o.wPlain, null);
                 o.wUser = gathered.mem;
                 long per = o.wPlain.get_size() / c.groups();
                 List<String> names = c.layers();
                 memory wu = o.wUser;
-                bind.add(() -> {
+                bind.add(gr -> {
                     Pointer base = wu.get_data_handle();
                     for (int i = 0; i < names.size(); i++) {
                         Pointer.memcpy(new Pointer(base).position(base.position() + i * per),
-                                OneDnn.pointer(graph.getLayer(names.get(i)).getParam("W")), per);
+                                OneDnn.pointer(gr.getLayer(names.get(i)).getParam("W")), per);
                     }
                 });
             }
@@ -729,15 +771,16 @@ public final class TrainingPlan implements AutoCloseable {
             T conv = buffer(keep(pd.dst_desc()), null);
             add(forward, keep(new convolution_forward(pd)), Map.of(dnnl.DNNL_ARG_SRC, o.src.mem,
                     dnnl.DNNL_ARG_WEIGHTS, o.wConv.mem, dnnl.DNNL_ARG_DST, conv.mem));
-            o.conv = conv;
-            // batch norm (+ ReLU) in the convolution's layout
-            int flags = dnnl.normalization_flags.use_scale_shift.value;
-            if (u.relu()) {
-                flags |= dnnl.normalization_flags.fuse_norm_relu.value;
+            o.convDst = conv.desc;
+            // batch norm (+ ReLU): in the convolution's layout, or a blocked copy where batch norm has
+            // no fast kernel for that one (the copy is what its backward reads)
+            batch_normalization_forward.primitive_desc bnPd = bnPd(conv.desc, (float) u.eps(), flags);
+            if (!good(bnPd) && !conv.desc.equals(blocked)) {
+                conv = as(forward, conv, blocked, null);
+                bnPd = bnPd(conv.desc, (float) u.eps(), flags);
             }
-            batch_normalization_forward.desc bd = new batch_normalization_forward.desc(
-                    dnnl.prop_kind.forward_training.value, conv.desc, (float) u.eps(), flags);
-            o.bnPd = keep(new batch_normalization_forward.primitive_desc(bd, OneDnn.engine()));
+            o.conv = conv;
+            o.bnPd = keep(bnPd);
             impls.merge("bnorm fwd " + o.bnPd.impl_info_str().getString(), 1, Integer::sum);
             long ch = o.dstDims[1];
             o.ssArr = Nd4j.createUninitializedDetached(DataType.FLOAT, 2, ch);
@@ -752,8 +795,8 @@ public final class TrainingPlan implements AutoCloseable {
             o.var = keep(OneDnn.bind(stDesc, o.varArr));
             String bn = u.bn();
             INDArray ss = o.ssArr;
-            bind.add(() -> {
-                Layer l = graph.getLayer(bn);
+            bind.add(gr -> {
+                Layer l = gr.getLayer(bn);
                 ss.getRow(0).assign(l.getParam("gamma").reshape(ch));
                 ss.getRow(1).assign(l.getParam("beta").reshape(ch));
             });
@@ -769,6 +812,19 @@ public final class TrainingPlan implements AutoCloseable {
             o.out = out;
             System.arraycopy(o.dstDims, 0, shape, 0, 4);
             return o;
+        }
+
+        private static batch_normalization_forward.primitive_desc bnPd(memory.desc data, float eps, int flags) {
+            batch_normalization_forward.desc bd = new batch_normalization_forward.desc(
+                    dnnl.prop_kind.forward_training.value, data, eps, flags);
+            return new batch_normalization_forward.primitive_desc(bd, OneDnn.engine());
+        }
+
+        /** A kernel worth running: not the reference one, and of the widest vector ISA this CPU has. */
+        private static boolean good(org.bytedeco.dnnl.primitive_desc pd) {
+            String impl = pd.impl_info_str().getString();
+            return !impl.startsWith("ref") && !impl.contains("_ref") && (!AVX512 || !impl.contains("avx2")
+                    && !impl.contains(":sse41"));
         }
 
         private convolution_forward.primitive_desc convPd(Conv c, memory.desc src, long[] wDims, memory.desc dst,
@@ -952,8 +1008,8 @@ public final class TrainingPlan implements AutoCloseable {
             INDArray bm = o.meanArr;
             INDArray bv = o.varArr;
             double keepFrac = 1 - u.decay();
-            backward.add(new Exec(null, null, () -> {
-                Layer l = graph.getLayer(bn);
+            backward.add(new Exec(null, null, gr -> {
+                Layer l = gr.getLayer(bn);
                 Map<String, INDArray> gv = gradientViews(l);
                 gv.get("gamma").assign(dss.getRow(0).reshape(gv.get("gamma").shape()));
                 gv.get("beta").assign(dss.getRow(1).reshape(gv.get("beta").shape()));
@@ -967,13 +1023,18 @@ public final class TrainingPlan implements AutoCloseable {
             // the activations' own layouts first; where oneDNN has no optimised kernel for them (the
             // grouped 3x3 of narrow groups), its own choice, then plain NCHW, with reorders around
             convolution_backward_weights.primitive_desc wpd = null;
-            for (memory.desc[] io : layoutsToTry(o.src.desc, dConv.desc, o.srcDims, o.dstDims)) {
+            for (memory.desc[] io : layoutsToTry(o.src.desc, o.convDst, dConv.desc, o.srcDims, o.dstDims)) {
                 convolution_backward_weights.desc wd = new convolution_backward_weights.desc(
                         dnnl.algorithm.convolution_direct, io[0], any(o.wDims), io[1],
                         new long[] {c.sh(), c.sw()}, new long[] {c.dh() - 1, c.dw() - 1},
                         new long[] {c.ph(), c.pw()}, o.padR);
-                wpd = keep(new convolution_backward_weights.primitive_desc(wd, OneDnn.engine(), o.convPd));
-                if (!isReference(wpd)) {
+                convolution_backward_weights.primitive_desc cand = keep(
+                        new convolution_backward_weights.primitive_desc(wd, OneDnn.engine(), o.convPd));
+                if (wpd == null || isReference(wpd) && !isReference(cand)) {
+                    wpd = cand;
+                }
+                if (good(cand)) {
+                    wpd = cand;
                     break;
                 }
             }
@@ -992,18 +1053,18 @@ public final class TrainingPlan implements AutoCloseable {
             if (c.groups() == 1) {
                 memory user = keep(new memory(o.wPlain, OneDnn.engine(), new Pointer()));
                 String name = c.layers().get(0);
-                backward.add(new Exec(null, null, () -> user.set_data_handle(
-                        OneDnn.pointer(gradientViews(graph.getLayer(name)).get("W")))));
+                backward.add(new Exec(null, null, gr -> user.set_data_handle(
+                        OneDnn.pointer(gradientViews(gr.getLayer(name)).get("W")))));
                 reorderInto(backward, dw, new T(o.wPlain, user, "dwUser"));
             } else {
                 T plain = buffer(o.wPlain, "dwPlain");
                 reorderInto(backward, dw, plain);
                 long per = o.wPlain.get_size() / c.groups();
                 List<String> names = c.layers();
-                backward.add(new Exec(null, null, () -> {
+                backward.add(new Exec(null, null, gr -> {
                     Pointer base = plain.mem.get_data_handle();
                     for (int i = 0; i < names.size(); i++) {
-                        Pointer.memcpy(OneDnn.pointer(gradientViews(graph.getLayer(names.get(i))).get("W")),
+                        Pointer.memcpy(OneDnn.pointer(gradientViews(gr.getLayer(names.get(i))).get("W")),
                                 new Pointer(base).position(base.position() + i * per), per);
                     }
                 }));
@@ -1012,12 +1073,17 @@ public final class TrainingPlan implements AutoCloseable {
                 return null; // no gradient for the network's input
             }
             convolution_backward_data.primitive_desc dpd = null;
-            for (memory.desc[] io : layoutsToTry(o.src.desc, dConv.desc, o.srcDims, o.dstDims)) {
+            for (memory.desc[] io : layoutsToTry(o.src.desc, o.convDst, dConv.desc, o.srcDims, o.dstDims)) {
                 convolution_backward_data.desc dd2 = new convolution_backward_data.desc(
                         dnnl.algorithm.convolution_direct, io[0], any(o.wDims), io[1], new long[] {c.sh(), c.sw()},
                         new long[] {c.dh() - 1, c.dw() - 1}, new long[] {c.ph(), c.pw()}, o.padR);
-                dpd = keep(new convolution_backward_data.primitive_desc(dd2, OneDnn.engine(), o.convPd));
-                if (!isReference(dpd)) {
+                convolution_backward_data.primitive_desc cand = keep(
+                        new convolution_backward_data.primitive_desc(dd2, OneDnn.engine(), o.convPd));
+                if (dpd == null || isReference(dpd) && !isReference(cand)) {
+                    dpd = cand;
+                }
+                if (good(cand)) {
+                    dpd = cand;
                     break;
                 }
             }
@@ -1043,8 +1109,9 @@ public final class TrainingPlan implements AutoCloseable {
         }
 
         /** (source, destination) layouts for a backward convolution, best first. */
-        private List<memory.desc[]> layoutsToTry(memory.desc src, memory.desc dst, long[] srcDims, long[] dstDims) {
-            return List.of(new memory.desc[] {src, dst},
+        private List<memory.desc[]> layoutsToTry(memory.desc src, memory.desc dst, memory.desc dst2, long[] srcDims,
+                                                 long[] dstDims) {
+            return List.of(new memory.desc[] {src, dst}, new memory.desc[] {src, dst2},
                     new memory.desc[] {keep(any(srcDims)), keep(any(dstDims))},
                     new memory.desc[] {keep(new memory.desc(srcDims, memory.data_type.f32, memory.format_tag.nchw)),
                             keep(new memory.desc(dstDims, memory.data_type.f32, memory.format_tag.nchw))},
@@ -1054,16 +1121,16 @@ public final class TrainingPlan implements AutoCloseable {
 
         // ---- running
 
-        double run(INDArray x, INDArray labels) {
+        double run(ComputationGraph gr, INDArray x, INDArray labels) {
             stream s = OneDnn.stream();
             inputMem.set_data_handle(OneDnn.pointer(x));
-            for (Runnable r : bind) {
-                r.run();
+            for (java.util.function.Consumer<ComputationGraph> r : bind) {
+                r.accept(gr);
             }
-            execute(forward, s);
+            execute(forward, s, gr);
             // the classifier, softmax and cross-entropy on ND4J (DL4J's LossMCXENT: gradient p - y summed
             // over the batch; score the batch mean of -sum(y log clip(p)))
-            Layer fc = graph.getLayer(VertexNames.HEAD_FC);
+            Layer fc = gr.getLayer(VertexNames.HEAD_FC);
             INDArray w = fc.getParam("W");
             INDArray bias = fc.getParam("b");
             INDArray z = pooled.mmul(w).addiRowVector(bias.reshape(bias.length()));
@@ -1075,7 +1142,7 @@ public final class TrainingPlan implements AutoCloseable {
             gv.get("W").assign(pooled.transpose().mmul(dz));
             gv.get("b").assign(dz.sum(0).reshape(gv.get("b").shape()));
             dPooled.assign(dz.mmul(w.transpose()));
-            execute(backward, s);
+            execute(backward, s, gr);
             return score;
         }
 
@@ -1085,13 +1152,13 @@ public final class TrainingPlan implements AutoCloseable {
             return net;
         }
 
-        private static void execute(List<Exec> list, stream s) {
+        private static void execute(List<Exec> list, stream s, ComputationGraph gr) {
             for (Exec e : list) {
                 if (e.prim() != null) {
                     e.prim().execute(s, e.args());
                 } else {
                     s._wait();
-                    e.java().run();
+                    e.java().accept(gr);
                 }
             }
             s._wait();
