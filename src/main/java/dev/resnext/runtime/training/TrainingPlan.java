@@ -422,6 +422,12 @@ public final class TrainingPlan implements AutoCloseable {
             return raw.get(key).get_data_handle();
         }
 
+        String describe() {
+            Map<String, Long> byKind = new java.util.TreeMap<>();
+            bytes.forEach((k, v) -> byKind.merge(String.valueOf(k).replaceAll("[0-9]+$", "#"), v, Long::sum));
+            return byKind.toString();
+        }
+
         long totalBytes() {
             return bytes.values().stream().mapToLong(Long::longValue).sum();
         }
@@ -447,6 +453,12 @@ public final class TrainingPlan implements AutoCloseable {
 
     private static final boolean AVX512 = cpuHas("avx512f");
 
+    // forward-only scratch shares the backward's buffers: the forward is over before the backward
+    // writes them, and each is written before it is read
+    private static final String FWD_SRC = "t3";
+    private static final String FWD_PRE = "t4";
+    private static final String FWD_SHORTCUT = "t1";
+
     private static boolean cpuHas(String flag) {
         try {
             return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo")).contains(flag);
@@ -454,10 +466,6 @@ public final class TrainingPlan implements AutoCloseable {
             return false;
         }
     }
-
-    private static final java.util.Set<Object> SHARED_ACTIVATIONS = java.util.Set.of("gA", "gB", "t1", "t2", "t3",
-            "t4", "t5", "t6", "sum", "sum2", "dgp");
-    private static final java.util.Set<Object> SHARED_WEIGHTS = java.util.Set.of("dw", "dwPlain");
 
     private static final class Compiled implements AutoCloseable {
         final long[] inShape;
@@ -469,8 +477,6 @@ public final class TrainingPlan implements AutoCloseable {
         final List<Pointer> kept = new ArrayList<>();
         final Map<String, Integer> impls = new java.util.TreeMap<>();
         final Arena arena;
-        final long maxBytes;
-        final long maxWeightBytes;
         int unique;
         memory inputMem;
         INDArray pooled;
@@ -486,8 +492,6 @@ public final class TrainingPlan implements AutoCloseable {
             this.gradientView = graph.getFlattenedGradients();
             this.gradient = gradientMap(graph);
             this.net = n;
-            this.maxBytes = maxActivationBytes(n, inShape);
-            this.maxWeightBytes = maxWeightBytes(n);
             try (PointerScope scope = new PointerScope()) {
                 memory.desc inDesc = keep(new memory.desc(inShape, memory.data_type.f32, memory.format_tag.nchw));
                 inputMem = keep(new memory(inDesc, OneDnn.engine(), new Pointer()));
@@ -546,75 +550,13 @@ public final class TrainingPlan implements AutoCloseable {
                     g = d;
                 }
                 unitBackward(stem, g, null, java.util.Set.of());
+                placeShared();
             }
             log.info("training plan for input {}: {} forward and {} backward steps, {} MB of buffers, compiled in {} ms",
                     Arrays.toString(inShape), forward.size(), backward.size(), arena.totalBytes() >> 20,
                     (System.nanoTime() - t0) / 1_000_000);
             log.debug("training plan kernels: {}", impls);
-        }
-
-        /** An upper bound of any activation's bytes in any layout (channels padded to blocks of 16). */
-        private static long maxActivationBytes(Net n, long[] in) {
-            long[] s = in.clone();
-            long max = bytes(s);
-            UnitShape st = new UnitShape(s);
-            max = Math.max(max, st.conv(n.stem.conv()));
-            if (n.pool != null) {
-                int[] p = n.pool;
-                s[2] = (s[2] + 2L * p[4] - p[0]) / p[2] + 1;
-                s[3] = (s[3] + 2L * p[5] - p[1]) / p[3] + 1;
-            }
-            for (Block b : n.blocks) {
-                long[] bin = s.clone();
-                max = Math.max(max, st.conv(b.u1().conv()));
-                max = Math.max(max, st.conv(b.u2().conv()));
-                max = Math.max(max, st.conv(b.u3().conv()));
-                if (b.downsample() != null) {
-                    max = Math.max(max, new UnitShape(bin).conv(b.downsample().conv()));
-                }
-            }
-            return max;
-        }
-
-        /** An upper bound of any convolution's weights in any layout (channels padded to blocks of 16). */
-        private static long maxWeightBytes(Net n) {
-            List<Conv> all = new ArrayList<>();
-            all.add(n.stem.conv());
-            for (Block b : n.blocks) {
-                all.add(b.u1().conv());
-                all.add(b.u2().conv());
-                all.add(b.u3().conv());
-                if (b.downsample() != null) {
-                    all.add(b.downsample().conv());
-                }
-            }
-            long max = 0;
-            for (Conv c : all) {
-                long o = (c.outChannels() / c.groups() + 15) / 16 * 16;
-                long i = (c.inChannels() / c.groups() + 15) / 16 * 16;
-                max = Math.max(max, c.groups() * o * i * c.kh() * c.kw() * 4L);
-            }
-            return max;
-        }
-
-        /** Tracks a shape through convolutions (for the size bound). */
-        private static final class UnitShape {
-            final long[] s;
-
-            UnitShape(long[] s) {
-                this.s = s;
-            }
-
-            long conv(Conv c) {
-                OneDnnGroupedConvolution.Geometry g = geometry(c, s);
-                long[] d = g.dstDims();
-                System.arraycopy(d, 0, s, 0, 4);
-                return bytes(d);
-            }
-        }
-
-        private static long bytes(long[] d) {
-            return d[0] * ((d[1] + 15) / 16 * 16) * d[2] * d[3] * 4L;
+            log.info("training plan buffers: {}", arena.describe());
         }
 
         private static OneDnnGroupedConvolution.Geometry geometry(Conv c, long[] shape) {
@@ -636,20 +578,28 @@ public final class TrainingPlan implements AutoCloseable {
 
         /** A tensor of {@code desc} in the arena's buffer {@code key} (null: a buffer of its own). */
         private T buffer(memory.desc desc, Object key) {
-            Object k = key != null ? key : "u" + (unique++);
-            long size = desc.get_size();
-            long bound = key == null ? 0 : SHARED_ACTIVATIONS.contains(key) ? maxBytes
-                    : SHARED_WEIGHTS.contains(key) ? maxWeightBytes : 0;
-            if (bound > 0) {
-                // a shared buffer is sized once for the largest tensor it will hold: growing it
-                // later would leave the tensors already placed in it behind
-                if (size > bound) {
-                    throw new IllegalStateException("tensor of " + size + " bytes over the bound " + bound);
-                }
-                size = bound;
+            if (key == null) {
+                Object k = "u" + (unique++);
+                return new T(desc, keep(new memory(desc, OneDnn.engine(), arena.get(k, desc.get_size()))), k);
             }
-            Pointer p = arena.get(k, size);
-            return new T(desc, keep(new memory(desc, OneDnn.engine(), p)), k);
+            // a shared buffer: placed once every tensor it will hold is known (placeShared), so that
+            // it is exactly as large as the largest of them
+            memory m = keep(new memory(desc, OneDnn.engine(), new Pointer()));
+            shared.computeIfAbsent(key, k -> new ArrayList<>()).add(m);
+            sharedBytes.merge(key, desc.get_size(), Math::max);
+            return new T(desc, m, key);
+        }
+
+        private final Map<Object, List<memory>> shared = new LinkedHashMap<>();
+        private final Map<Object, Long> sharedBytes = new HashMap<>();
+
+        private void placeShared() {
+            for (Map.Entry<Object, List<memory>> e : shared.entrySet()) {
+                Pointer p = arena.get(e.getKey(), sharedBytes.get(e.getKey()));
+                for (memory m : e.getValue()) {
+                    m.set_data_handle(p);
+                }
+            }
         }
 
         private void add(List<Exec> list, primitive p, Map<Integer, memory> args) {
@@ -682,7 +632,8 @@ public final class TrainingPlan implements AutoCloseable {
         private final class UnitOut {
             Unit unit;
             boolean stem;       // reads the network's input: no input gradient
-            T src;              // the convolution's input, in the convolution's layout
+            T srcOrig;          // the convolution's input as its producer made it
+            T src;              // the convolution's input, in the convolution's layout (forward only)
             memory.desc convDst; // the convolution's output layout (conv is a blocked copy where they differ)
             T conv;             // the convolution's output (batch norm's input)
             T out;              // the batch norm's output (after ReLU when fused)
@@ -744,7 +695,9 @@ public final class TrainingPlan implements AutoCloseable {
             keep(pd);
             impls.merge("conv fwd " + pd.impl_info_str().getString(), 1, Integer::sum);
             o.convPd = pd;
-            o.src = as(forward, src, keep(pd.src_desc()), null);
+            // a reordered input is used once here and made again for the weight gradient
+            o.srcOrig = src;
+            o.src = as(forward, src, keep(pd.src_desc()), FWD_SRC);
             // weights: plain from the graph, reordered to the kernel's layout every step
             o.wPlain = keep(new memory.desc(o.wDims, memory.data_type.f32,
                     c.groups() == 1 ? memory.format_tag.oihw : memory.format_tag.goihw));
@@ -767,15 +720,18 @@ public final class TrainingPlan implements AutoCloseable {
                     }
                 });
             }
-            o.wConv = as(forward, new T(o.wPlain, o.wUser, "w"), keep(pd.weights_desc()), null);
-            T conv = buffer(keep(pd.dst_desc()), null);
+            o.wConv = as(forward, new T(o.wPlain, o.wUser, "w"), keep(pd.weights_desc()), "wf");
+            // batch norm (+ ReLU): in the convolution's layout, or a blocked copy where batch norm has
+            // no fast kernel for that one (the copy is what its backward reads; the original is
+            // only a step's scratch)
+            memory.desc dst = keep(pd.dst_desc());
+            batch_normalization_forward.primitive_desc bnPd = bnPd(dst, (float) u.eps(), flags);
+            boolean copy = !good(bnPd) && !dst.equals(blocked);
+            T conv = buffer(dst, copy ? FWD_PRE : null);
             add(forward, keep(new convolution_forward(pd)), Map.of(dnnl.DNNL_ARG_SRC, o.src.mem,
                     dnnl.DNNL_ARG_WEIGHTS, o.wConv.mem, dnnl.DNNL_ARG_DST, conv.mem));
             o.convDst = conv.desc;
-            // batch norm (+ ReLU): in the convolution's layout, or a blocked copy where batch norm has
-            // no fast kernel for that one (the copy is what its backward reads)
-            batch_normalization_forward.primitive_desc bnPd = bnPd(conv.desc, (float) u.eps(), flags);
-            if (!good(bnPd) && !conv.desc.equals(blocked)) {
+            if (copy) {
                 conv = as(forward, conv, blocked, null);
                 bnPd = bnPd(conv.desc, (float) u.eps(), flags);
             }
@@ -899,10 +855,10 @@ public final class TrainingPlan implements AutoCloseable {
             long[] inShape = shape.clone();
             o.u1 = unitForward(b.u1(), x, shape, null);
             o.u2 = unitForward(b.u2(), o.u1.out, shape, null);
-            o.u3 = unitForward(b.u3(), o.u2.out, shape, "sum");
+            o.u3 = unitForward(b.u3(), o.u2.out, shape, null);
             T shortcut = x;
             if (b.downsample() != null) {
-                o.ds = unitForward(b.downsample(), x, inShape.clone(), "sum2");
+                o.ds = unitForward(b.downsample(), x, inShape.clone(), FWD_SHORTCUT);
                 shortcut = o.ds.out;
             }
             // out = relu(bn3 + shortcut), one kernel
@@ -914,7 +870,7 @@ public final class TrainingPlan implements AutoCloseable {
             binary.desc bd = new binary.desc(dnnl.algorithm.binary_add, o.u3.out.desc, s.desc, o.u3.out.desc);
             binary.primitive_desc bpd = keep(new binary.primitive_desc(bd, attr, OneDnn.engine()));
             impls.merge("binary " + bpd.impl_info_str().getString(), 1, Integer::sum);
-            o.out = buffer(o.u3.out.desc, null);
+            o.out = o.u3.out; // bn3 wrote into the block's output buffer: the sum goes in place
             add(forward, keep(new binary(bpd)), Map.of(dnnl.DNNL_ARG_SRC_0, o.u3.out.mem, dnnl.DNNL_ARG_SRC_1, s.mem,
                     dnnl.DNNL_ARG_DST, o.out.mem));
             eltwise_forward.desc ed = new eltwise_forward.desc(dnnl.prop_kind.forward_training.value,
@@ -991,7 +947,8 @@ public final class TrainingPlan implements AutoCloseable {
                     OneDnn.engine(), o.bnPd));
             impls.merge("bnorm bwd " + bpd.impl_info_str().getString(), 1, Integer::sum);
             T dd = as(backward, dOut, o.conv.desc, pick(live, dOut.key()));
-            T dConv = buffer(o.conv.desc, pick(live, dOut.key(), dd.key()));
+            // in place (oneDNN's batch norm backward allows it) unless the caller reads dOut again
+            T dConv = live.contains(dd.key()) ? buffer(o.conv.desc, pick(live, dOut.key(), dd.key())) : dd;
             Map<Integer, memory> args = new HashMap<>(Map.of(dnnl.DNNL_ARG_SRC, o.conv.mem,
                     dnnl.DNNL_ARG_DIFF_DST, dd.mem, dnnl.DNNL_ARG_SCALE_SHIFT, o.scaleShift,
                     dnnl.DNNL_ARG_MEAN, o.mean, dnnl.DNNL_ARG_VARIANCE, o.var,
@@ -1042,7 +999,7 @@ public final class TrainingPlan implements AutoCloseable {
                 log.info("training plan: reference kernel for the weight gradient of {}", c.layers().get(0));
             }
             impls.merge("conv bwd w " + wpd.impl_info_str().getString(), 1, Integer::sum);
-            T wSrc = as(backward, o.src, keep(wpd.src_desc()), pick(live, dOut.key(), dd.key(), dConv.key()));
+            T wSrc = as(backward, o.srcOrig, keep(wpd.src_desc()), pick(live, dOut.key(), dd.key(), dConv.key()));
             T wDiffDst = as(backward, dConv, keep(wpd.diff_dst_desc()),
                     pick(live, dOut.key(), dd.key(), dConv.key(), wSrc.key()));
             memory.desc dwDesc = keep(wpd.diff_weights_desc());
@@ -1091,9 +1048,9 @@ public final class TrainingPlan implements AutoCloseable {
                 log.info("training plan: reference kernel for the input gradient of {}", c.layers().get(0));
             }
             impls.merge("conv bwd d " + dpd.impl_info_str().getString(), 1, Integer::sum);
-            T wData = as(backward, o.wConv, keep(dpd.weights_desc()), "wbd" + unique++);
+            T wData = as(backward, new T(o.wPlain, o.wUser, "w"), keep(dpd.weights_desc()), "wbd");
             // the batch norm's inputs are spent: only the caller's live buffers and dConv stay
-            T result = into != null ? into : buffer(o.src.desc, pick(live, dConv.key()));
+            T result = into != null ? into : buffer(o.srcOrig.desc, pick(live, dConv.key()));
             T dDst = as(backward, dConv, keep(dpd.diff_dst_desc()), pick(live, dConv.key(), result.key()));
             memory.desc dSrcDesc = keep(dpd.diff_src_desc());
             if (dSrcDesc.equals(result.desc)) {
