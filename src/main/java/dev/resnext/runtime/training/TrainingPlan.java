@@ -776,6 +776,21 @@ public final class TrainingPlan implements AutoCloseable {
             return new batch_normalization_forward.primitive_desc(bd, OneDnn.engine());
         }
 
+        /**
+         * How fast a kernel is likely to be: the widest-ISA JIT kernel (3), a narrower JIT one (2),
+         * GEMM-based (1), the reference (0).
+         */
+        private static int rank(org.bytedeco.dnnl.primitive_desc pd) {
+            String impl = pd.impl_info_str().getString();
+            if (impl.startsWith("ref") || impl.contains("_ref")) {
+                return 0;
+            }
+            if (impl.contains("gemm")) {
+                return 1;
+            }
+            return good(pd) ? 3 : 2;
+        }
+
         /** A kernel worth running: not the reference one, and of the widest vector ISA this CPU has. */
         private static boolean good(org.bytedeco.dnnl.primitive_desc pd) {
             String impl = pd.impl_info_str().getString();
@@ -987,12 +1002,8 @@ public final class TrainingPlan implements AutoCloseable {
                         new long[] {c.ph(), c.pw()}, o.padR);
                 convolution_backward_weights.primitive_desc cand = keep(
                         new convolution_backward_weights.primitive_desc(wd, OneDnn.engine(), o.convPd));
-                if (wpd == null || isReference(wpd) && !isReference(cand)) {
+                if (wpd == null || rank(cand) > rank(wpd)) {
                     wpd = cand;
-                }
-                if (good(cand)) {
-                    wpd = cand;
-                    break;
                 }
             }
             if (isReference(wpd)) {
@@ -1036,12 +1047,8 @@ public final class TrainingPlan implements AutoCloseable {
                         new long[] {c.dh() - 1, c.dw() - 1}, new long[] {c.ph(), c.pw()}, o.padR);
                 convolution_backward_data.primitive_desc cand = keep(
                         new convolution_backward_data.primitive_desc(dd2, OneDnn.engine(), o.convPd));
-                if (dpd == null || isReference(dpd) && !isReference(cand)) {
+                if (dpd == null || rank(cand) > rank(dpd)) {
                     dpd = cand;
-                }
-                if (good(cand)) {
-                    dpd = cand;
-                    break;
                 }
             }
             if (isReference(dpd)) {
