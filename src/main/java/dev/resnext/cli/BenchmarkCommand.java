@@ -98,8 +98,8 @@ public final class BenchmarkCommand implements Callable<Integer> {
         BenchmarkResult r = bench.run(info);
         PrintStream out = System.out;
         Map<String, Object> map = new java.util.LinkedHashMap<>(r.toMap());
+        map.put("engine", bench.engine());
         if (m != dev.resnext.bench.BenchmarkMode.TRAIN) {
-            map.put("engine", bench.engine());
             map.put("precision", p.name().toLowerCase(Locale.ROOT));
         }
         if (json) {
