@@ -559,7 +559,7 @@ public final class TrainingPlan implements AutoCloseable {
                     Arrays.toString(inShape), forward.size(), backward.size(), arena.totalBytes() >> 20,
                     (System.nanoTime() - t0) / 1_000_000);
             log.debug("training plan kernels: {}", impls);
-            log.info("training plan buffers: {}", arena.describe());
+            log.debug("training plan buffers: {}", arena.describe());
         }
 
         private static OneDnnGroupedConvolution.Geometry geometry(Conv c, long[] shape) {
