@@ -13,6 +13,9 @@ import org.bytedeco.dnnl.convolution_forward;
 import org.bytedeco.dnnl.eltwise_backward;
 import org.bytedeco.dnnl.eltwise_forward;
 import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.dnnl.inner_product_backward_data;
+import org.bytedeco.dnnl.inner_product_backward_weights;
+import org.bytedeco.dnnl.inner_product_forward;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.pooling_backward;
 import org.bytedeco.dnnl.pooling_forward;
@@ -56,7 +59,6 @@ import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
-import org.nd4j.linalg.ops.transforms.Transforms;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -95,6 +97,7 @@ public final class TrainingPlan implements AutoCloseable {
     private final Net net;
     private final Arena arena = new Arena();
     private Compiled compiled;
+    private java.util.concurrent.CompletableFuture<?> updaterBuilt;
 
     private TrainingPlan(ComputationGraph graph, Net net) {
         this.graphRef = new java.lang.ref.WeakReference<>(graph);
@@ -161,11 +164,24 @@ public final class TrainingPlan implements AutoCloseable {
                     compiled.close();
                     compiled = null;
                 }
+                if (graph.getUpdater(false) == null && updaterBuilt == null) {
+                    // DL4J builds its updater (and zeroes its state) at the first update: on another
+                    // thread meanwhile, so that the first step does not wait for it
+                    updaterBuilt = java.util.concurrent.CompletableFuture.runAsync(() -> graph.getUpdater(true), BACKGROUND);
+                }
                 compiled = new Compiled(net, graph, x.shape(), arena);
             }
             double score = compiled.run(graph, x, labels.castTo(DataType.FLOAT)) + graph.calcRegularizationScore(true);
+            awaitUpdater();
             graph.setScore(score);
             return score;
+        }
+    }
+
+    private void awaitUpdater() {
+        if (updaterBuilt != null) {
+            updaterBuilt.join();
+            updaterBuilt = null;
         }
     }
 
@@ -453,6 +469,13 @@ public final class TrainingPlan implements AutoCloseable {
 
     private static final boolean AVX512 = cpuHas("avx512f");
 
+    private static final java.util.concurrent.ExecutorService BACKGROUND = java.util.concurrent.Executors
+            .newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "training-plan-updater");
+                t.setDaemon(true);
+                return t;
+            });
+
     // forward-only scratch shares the backward's buffers: the forward is over before the backward
     // writes them, and each is written before it is read
     private static final String FWD_SRC = "t3";
@@ -532,8 +555,10 @@ public final class TrainingPlan implements AutoCloseable {
                 memory pooledMem = keep(OneDnn.bind(plainPooled, pooled));
                 memory dPooledMem = keep(OneDnn.bind(plainPooled, dPooled));
                 reorderInto(forward, gp, new T(plainPooled, pooledMem, "pooled"));
+                classifier(graph, n);
 
                 // ---- backward, from the head down
+                classifierBackward();
                 T dgp = buffer(gp.desc, "dgp");
                 reorderInto(backward, new T(plainPooled, dPooledMem, "dPooled"), dgp);
                 pooling_backward.desc gbd = new pooling_backward.desc(dnnl.algorithm.pooling_avg_exclude_padding,
@@ -1118,6 +1143,124 @@ public final class TrainingPlan implements AutoCloseable {
                             keep(new memory.desc(dstDims, memory.data_type.f32, memory.format_tag.nhwc))});
         }
 
+        // ---- the classifier: oneDNN inner products on plain arrays; softmax and loss in Java
+
+        INDArray logits;
+        INDArray dLogits;
+        memory ipW;
+        memory ipB;
+        memory ipDW;
+        memory ipDB;
+        memory ipSrc;
+        memory ipDiffSrc;
+        memory ipDst;
+        memory ipDiffDst;
+        inner_product_forward.primitive_desc ipPd;
+
+        /**
+         * DL4J keeps a dense layer's weights as an f-ordered [in, out] array: in memory that is
+         * oneDNN's [out, in] row-major ("ab"), so the inner product reads and writes the graph's
+         * arrays directly.
+         */
+        private void classifier(ComputationGraph graph, Net n) {
+            Layer fc = graph.getLayer(VertexNames.HEAD_FC);
+            INDArray w = fc.getParam("W");
+            long classes = w.size(1);
+            Map<String, INDArray> gv = gradientViews(fc);
+            if (!Arrays.equals(w.stride(), new long[] {1, channels}) || w.size(0) != channels
+                    || !Arrays.equals(gv.get("W").stride(), new long[] {1, channels})
+                    || !OneDnn.isDense(fc.getParam("b")) || !OneDnn.isDense(gv.get("b"))) {
+                throw new IllegalStateException("classifier weights not laid out as expected");
+            }
+            memory.desc src = keep(new memory.desc(new long[] {batch, channels}, memory.data_type.f32,
+                    memory.format_tag.ab));
+            memory.desc wd = keep(new memory.desc(new long[] {classes, channels}, memory.data_type.f32,
+                    memory.format_tag.ab));
+            memory.desc bd = keep(new memory.desc(new long[] {classes}, memory.data_type.f32, memory.format_tag.a));
+            memory.desc dst = keep(new memory.desc(new long[] {batch, classes}, memory.data_type.f32,
+                    memory.format_tag.ab));
+            logits = Nd4j.createUninitializedDetached(DataType.FLOAT, batch, classes);
+            dLogits = Nd4j.createUninitializedDetached(DataType.FLOAT, batch, classes);
+            ipSrc = keep(OneDnn.bind(src, pooled));
+            ipDiffSrc = keep(OneDnn.bind(src, dPooled));
+            ipDst = keep(OneDnn.bind(dst, logits));
+            ipDiffDst = keep(OneDnn.bind(dst, dLogits));
+            ipW = keep(new memory(wd, OneDnn.engine(), new Pointer()));
+            ipB = keep(new memory(bd, OneDnn.engine(), new Pointer()));
+            ipDW = keep(new memory(wd, OneDnn.engine(), new Pointer()));
+            ipDB = keep(new memory(bd, OneDnn.engine(), new Pointer()));
+            memory w0 = ipW;
+            memory b0 = ipB;
+            memory dw0 = ipDW;
+            memory db0 = ipDB;
+            bind.add(gr -> {
+                Layer l = gr.getLayer(VertexNames.HEAD_FC);
+                Map<String, INDArray> g = gradientViews(l);
+                w0.set_data_handle(OneDnn.pointer(l.getParam("W")));
+                b0.set_data_handle(OneDnn.pointer(l.getParam("b")));
+                dw0.set_data_handle(OneDnn.pointer(g.get("W")));
+                db0.set_data_handle(OneDnn.pointer(g.get("b")));
+            });
+            inner_product_forward.desc d = new inner_product_forward.desc(dnnl.prop_kind.forward_training, src, wd,
+                    bd, dst);
+            ipPd = keep(new inner_product_forward.primitive_desc(d, OneDnn.engine()));
+            impls.merge("ip fwd " + ipPd.impl_info_str().getString(), 1, Integer::sum);
+            add(forward, keep(new inner_product_forward(ipPd)), Map.of(dnnl.DNNL_ARG_SRC, ipSrc,
+                    dnnl.DNNL_ARG_WEIGHTS, ipW, dnnl.DNNL_ARG_BIAS, ipB, dnnl.DNNL_ARG_DST, ipDst));
+        }
+
+        private void classifierBackward() {
+            inner_product_backward_data.desc dd = new inner_product_backward_data.desc(ipSrc.get_desc(),
+                    ipW.get_desc(), ipDst.get_desc());
+            inner_product_backward_data.primitive_desc dpd = keep(new inner_product_backward_data.primitive_desc(dd,
+                    OneDnn.engine(), ipPd));
+            add(backward, keep(new inner_product_backward_data(dpd)), Map.of(dnnl.DNNL_ARG_DIFF_DST, ipDiffDst,
+                    dnnl.DNNL_ARG_WEIGHTS, ipW, dnnl.DNNL_ARG_DIFF_SRC, ipDiffSrc));
+            inner_product_backward_weights.desc wd = new inner_product_backward_weights.desc(ipSrc.get_desc(),
+                    ipDW.get_desc(), ipDB.get_desc(), ipDst.get_desc());
+            inner_product_backward_weights.primitive_desc wpd = keep(
+                    new inner_product_backward_weights.primitive_desc(wd, OneDnn.engine(), ipPd));
+            impls.merge("ip bwd " + wpd.impl_info_str().getString() + " / " + dpd.impl_info_str().getString(), 1,
+                    Integer::sum);
+            add(backward, keep(new inner_product_backward_weights(wpd)), Map.of(dnnl.DNNL_ARG_SRC, ipSrc,
+                    dnnl.DNNL_ARG_DIFF_DST, ipDiffDst, dnnl.DNNL_ARG_DIFF_WEIGHTS, ipDW,
+                    dnnl.DNNL_ARG_DIFF_BIAS, ipDB));
+        }
+
+        /**
+         * Softmax and DL4J's LossMCXENT on the logits: the score is the batch mean of
+         * -sum(y log clip(p)), the gradient p - y (summed over the batch later, as DL4J leaves it).
+         */
+        private double softmaxCrossEntropy(INDArray labels) {
+            int n = (int) batch;
+            int k = (int) logits.size(1);
+            float[] z = logits.data().asFloat();
+            float[] y = labels.dup('c').data().asFloat();
+            float[] dz = new float[n * k];
+            double eps = net().clipEps;
+            double score = 0;
+            for (int i = 0; i < n; i++) {
+                int o = i * k;
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < k; j++) {
+                    max = Math.max(max, z[o + j]);
+                }
+                double sum = 0;
+                for (int j = 0; j < k; j++) {
+                    sum += Math.exp(z[o + j] - max);
+                }
+                for (int j = 0; j < k; j++) {
+                    double p = Math.exp(z[o + j] - max) / sum;
+                    dz[o + j] = (float) (p - y[o + j]);
+                    if (y[o + j] != 0) {
+                        score -= y[o + j] * Math.log(Math.min(Math.max(p, eps), 1 - eps));
+                    }
+                }
+            }
+            new org.bytedeco.javacpp.FloatPointer(OneDnn.pointer(dLogits)).put(dz);
+            return score / n;
+        }
+
         // ---- running
 
         double run(ComputationGraph gr, INDArray x, INDArray labels) {
@@ -1127,20 +1270,7 @@ public final class TrainingPlan implements AutoCloseable {
                 r.accept(gr);
             }
             execute(forward, s, gr);
-            // the classifier, softmax and cross-entropy on ND4J (DL4J's LossMCXENT: gradient p - y summed
-            // over the batch; score the batch mean of -sum(y log clip(p)))
-            Layer fc = gr.getLayer(VertexNames.HEAD_FC);
-            INDArray w = fc.getParam("W");
-            INDArray bias = fc.getParam("b");
-            INDArray z = pooled.mmul(w).addiRowVector(bias.reshape(bias.length()));
-            INDArray p = Transforms.softmax(z, false);
-            INDArray clipped = Transforms.min(Transforms.max(p, net().clipEps, true), 1 - net().clipEps, false);
-            double score = -Transforms.log(clipped, false).muli(labels).sumNumber().doubleValue() / batch;
-            INDArray dz = p.subi(labels);
-            Map<String, INDArray> gv = gradientViews(fc);
-            gv.get("W").assign(pooled.transpose().mmul(dz));
-            gv.get("b").assign(dz.sum(0).reshape(gv.get("b").shape()));
-            dPooled.assign(dz.mmul(w.transpose()));
+            double score = softmaxCrossEntropy(labels);
             execute(backward, s, gr);
             return score;
         }
