@@ -419,6 +419,7 @@ public final class TrainingPlan implements AutoCloseable {
     private static final class Arena implements AutoCloseable {
         private final Map<Object, memory> raw = new HashMap<>();
         private final Map<Object, Long> bytes = new HashMap<>();
+        int compiles;
 
         Pointer get(Object key, long size) {
             Long have = bytes.get(key);
@@ -580,9 +581,16 @@ public final class TrainingPlan implements AutoCloseable {
                 unitBackward(stem, g, null, java.util.Set.of());
                 placeShared();
             }
-            log.info("training plan for input {}: {} forward and {} backward steps, {} MB of buffers, compiled in {} ms",
-                    Arrays.toString(inShape), forward.size(), backward.size(), arena.totalBytes() >> 20,
-                    (System.nanoTime() - t0) / 1_000_000);
+            // once at info: an epoch's last, smaller batch compiles again (from oneDNN's cache, in ms)
+            boolean first = arena.compiles++ == 0;
+            String msg = "training plan for input {}: {} forward and {} backward steps, {} MB of buffers, compiled in {} ms";
+            Object[] args = {Arrays.toString(inShape), forward.size(), backward.size(), arena.totalBytes() >> 20,
+                    (System.nanoTime() - t0) / 1_000_000};
+            if (first) {
+                log.info(msg, args);
+            } else {
+                log.debug(msg, args);
+            }
             log.debug("training plan kernels: {}", impls);
             log.debug("training plan buffers: {}", arena.describe());
         }
