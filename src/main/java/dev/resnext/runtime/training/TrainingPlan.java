@@ -1068,6 +1068,9 @@ public final class TrainingPlan implements AutoCloseable {
                 if (wpd == null || rank(cand) > rank(wpd)) {
                     wpd = cand;
                 }
+                if (rank(wpd) == 3) {
+                    break;
+                }
             }
             if (isReference(wpd)) {
                 log.info("training plan: reference kernel for the weight gradient of {}", c.layers().get(0));
@@ -1117,6 +1120,9 @@ public final class TrainingPlan implements AutoCloseable {
                         new convolution_backward_data.primitive_desc(dd2, OneDnn.engine(), o.convPd));
                 if (dpd == null || rank(cand) > rank(dpd)) {
                     dpd = cand;
+                }
+                if (rank(dpd) == 3) {
+                    break;
                 }
             }
             if (isReference(dpd)) {
