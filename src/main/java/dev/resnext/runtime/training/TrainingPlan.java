@@ -85,8 +85,8 @@ import java.util.Map;
  * written into its gradient view (the same numbers DL4J's backprop writes, to float rounding),
  * and the update, learning-rate schedule, regularisation, running batch-norm statistics, iteration
  * count, score and listeners go through DL4J as in {@code ComputationGraph.fit}. {@link #compile}
- * returns null for a graph it does not recognise (frozen layers, dropout, class-weighted or
- * multi-label losses, convolutions with bias); the caller then fits the graph itself. Calls are
+ * returns null for a graph it does not recognise (frozen layers, dropout, multi-label losses,
+ * convolutions with bias); the caller then fits the graph itself. Calls are
  * serialised.
  */
 public final class TrainingPlan implements AutoCloseable {
@@ -223,6 +223,7 @@ public final class TrainingPlan implements AutoCloseable {
         int[] pool;
         final List<Block> blocks = new ArrayList<>();
         double clipEps;
+        float[] classWeights;
         List<String> layerNames = new ArrayList<>();
 
         static Net read(ComputationGraph graph) {
@@ -264,13 +265,14 @@ public final class TrainingPlan implements AutoCloseable {
                     || !(layer(v, VertexNames.HEAD_FC) instanceof DenseLayer fc)
                     || !(fc.getActivationFn() instanceof ActivationIdentity) || fc.getIDropout() != null
                     || !fc.hasBias() || !plainGradients(fc)
-                    || !(layer(v, VertexNames.HEAD_LOSS) instanceof LossLayer loss)
+                    || !(graph.getLayer(VertexNames.HEAD_LOSS).conf().getLayer() instanceof LossLayer loss)
                     || !(loss.getActivationFn() instanceof ActivationSoftmax)
-                    || !(loss.getLossFn() instanceof LossMCXENT mc) || mc.getWeights() != null
-                    || loss.getIDropout() != null) {
+                    || !(loss.getLossFn() instanceof LossMCXENT mc) || loss.getIDropout() != null) {
                 throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 51)");
             }
+            // the live layer's loss (the trainer sets class weights there), not the configuration's copy
             n.clipEps = mc.getSoftmaxClipEps();
+            n.classWeights = mc.getWeights() == null ? null : mc.getWeights().toFloatVector();
             used += 3;
             if (used != v.size() || conf.getNetworkInputs().size() != 1) {
                 throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 56)");
@@ -1243,7 +1245,8 @@ public final class TrainingPlan implements AutoCloseable {
 
         /**
          * Softmax and DL4J's LossMCXENT on the logits: the score is the batch mean of
-         * -sum(y log clip(p)), the gradient p - y (summed over the batch later, as DL4J leaves it).
+         * -sum(w y log clip(p)), the gradient p sum(w y) - w y (p - y without class weights w), summed
+         * over the batch later, as DL4J leaves it.
          */
         private double softmaxCrossEntropy(INDArray labels) {
             int n = (int) batch;
@@ -1252,6 +1255,10 @@ public final class TrainingPlan implements AutoCloseable {
             float[] y = labels.dup('c').data().asFloat();
             float[] dz = new float[n * k];
             double eps = net().clipEps;
+            float[] w = net().classWeights;
+            if (w != null && w.length != k) {
+                throw new IllegalStateException("class weights for " + w.length + " classes, logits for " + k);
+            }
             double score = 0;
             for (int i = 0; i < n; i++) {
                 int o = i * k;
@@ -1263,11 +1270,16 @@ public final class TrainingPlan implements AutoCloseable {
                 for (int j = 0; j < k; j++) {
                     sum += Math.exp(z[o + j] - max);
                 }
+                double wy = 0;
+                for (int j = 0; j < k; j++) {
+                    wy += (w == null ? 1 : w[j]) * y[o + j];
+                }
                 for (int j = 0; j < k; j++) {
                     double p = Math.exp(z[o + j] - max) / sum;
-                    dz[o + j] = (float) (p - y[o + j]);
+                    double wj = w == null ? 1 : w[j];
+                    dz[o + j] = (float) (w == null ? p - y[o + j] : p * wy - wj * y[o + j]);
                     if (y[o + j] != 0) {
-                        score -= y[o + j] * Math.log(Math.min(Math.max(p, eps), 1 - eps));
+                        score -= wj * y[o + j] * Math.log(Math.min(Math.max(p, eps), 1 - eps));
                     }
                 }
             }

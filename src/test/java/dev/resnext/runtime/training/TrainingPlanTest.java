@@ -89,6 +89,35 @@ class TrainingPlanTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void classWeightedLossEqualsDl4j() {
+        ResNeXtConfig c = config("small");
+        ComputationGraph g = GraphRuntime.create(ResNeXtGraphFactory.build(c));
+        // as the trainer sets --class-weights: on the live loss layer
+        var loss = (org.deeplearning4j.nn.conf.layers.LossLayer) g.getLayer(
+                dev.resnext.model.VertexNames.HEAD_LOSS).conf().getLayer();
+        loss.setLossFn(new org.nd4j.linalg.lossfunctions.impl.LossMCXENT(
+                Nd4j.createFromArray(new float[] {0.5f, 2f, 1f, 1f, 3f, 0.2f, 1f})));
+        Nd4j.getRandom().setSeed(7);
+        INDArray x = Nd4j.randn(DataType.FLOAT, 6, 3, c.getInputHeight(), c.getInputWidth());
+        INDArray y = labels(6, 7, 7);
+        g.setInputs(x.dup());
+        g.setLabels(y);
+        g.computeGradientAndScore();
+        double expectedScore = g.score();
+        Map<String, INDArray> expected = byParam(g);
+        try (TrainingPlan plan = TrainingPlan.compile(g)) {
+            double score = plan.gradientAndScore(x, y);
+            assertEquals(expectedScore, score, 1e-4 * Math.max(1, Math.abs(expectedScore)));
+            Map<String, INDArray> actual = byParam(g);
+            for (Map.Entry<String, INDArray> e : expected.entrySet()) {
+                double norm = e.getValue().norm2Number().doubleValue();
+                double diff = actual.get(e.getKey()).sub(e.getValue()).norm2Number().doubleValue();
+                assertTrue(diff <= 1e-2 * norm + 1e-6, e.getKey() + ": difference " + diff + " at norm " + norm);
+            }
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("presets")
     void stepsEqualGraphFit(String preset) {
