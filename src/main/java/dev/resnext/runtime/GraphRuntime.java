@@ -28,7 +28,9 @@ import java.util.WeakHashMap;
  * <ul>
  *   <li>CPU: convolutions and batch normalisation on cached oneDNN primitives, a block's group
  *   branches as one grouped convolution, ReLU in place during training, gradient workspaces sized
- *   early (see {@link RuntimeForm});</li>
+ *   early (see {@link RuntimeForm}); inference through a compiled {@link InferencePlan} and
+ *   training steps ({@link #fit}) through a compiled {@link TrainingPlan} where the graph is a
+ *   ResNeXt they recognise;</li>
  *   <li>CUDA: DL4J's own layers (cuDNN), unchanged.</li>
  * </ul>
  * A plain DL4J program can call {@link #prepare(ComputationGraph)} on a graph it restored with
@@ -220,24 +222,33 @@ public final class GraphRuntime {
 
     /**
      * Frees what the runtime holds for {@code graph} beyond the graph itself (its compiled inference
-     * plans: native primitives and weights), when a program drops a graph it ran for inference and
-     * should not wait for the garbage collector (a server replacing its model). Inference on the
-     * graph afterwards runs on the graph itself.
+     * and training plans: native primitives, weights and activation buffers), when a program drops a
+     * graph and should not wait for the garbage collector (a server replacing its model, a job that
+     * trained and goes on with other work). Inference on the graph afterwards runs on the graph
+     * itself; a later {@link #fit} compiles a training plan again.
      */
     public static void release(ComputationGraph graph) {
-        Object t;
-        synchronized (TRAINING_PLANS) {
-            t = TRAINING_PLANS.remove(graph.getVertices());
-        }
-        if (t instanceof TrainingPlan tp) {
-            tp.close();
-        }
+        releaseTraining(graph);
         PlanHolder h;
         synchronized (PLANS) {
             h = PLANS.remove(graph.getVertices());
         }
         if (h != null) {
             h.close();
+        }
+    }
+
+    /**
+     * Frees the compiled training plan of {@code graph} (its activation buffers), keeping everything
+     * else; a later {@link #fit} compiles it again.
+     */
+    public static void releaseTraining(ComputationGraph graph) {
+        Object t;
+        synchronized (TRAINING_PLANS) {
+            t = TRAINING_PLANS.remove(graph.getVertices());
+        }
+        if (t instanceof TrainingPlan tp) {
+            tp.close();
         }
     }
 

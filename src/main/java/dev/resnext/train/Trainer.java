@@ -176,39 +176,45 @@ public final class Trainer {
 
         boolean stoppedEarly = false;
         int runThisInvocation = 0;
-        for (int epoch = state.epochsCompleted; epoch < options.epochs(); epoch++) {
-            if (options.stopAfterEpochs() > 0 && runThisInvocation >= options.stopAfterEpochs()) {
-                log.info("stopping after {} epochs of this run, as requested", runThisInvocation);
-                break;
+        try {
+            for (int epoch = state.epochsCompleted; epoch < options.epochs(); epoch++) {
+                if (options.stopAfterEpochs() > 0 && runThisInvocation >= options.stopAfterEpochs()) {
+                    log.info("stopping after {} epochs of this run, as requested", runThisInvocation);
+                    break;
+                }
+                Map<String, Object> row = runEpoch(graph, normalizer, train, trainIdx, val, epoch, itersPerEpoch, ckpt);
+                runThisInvocation++;
+                state.history.add(row);
+                state.epochsCompleted = epoch + 1;
+                double metric = ((Number) row.get(options.monitor())).doubleValue();
+                boolean improved = Double.isNaN(state.bestMetric) || (options.monitorMaximises()
+                        ? metric > state.bestMetric : metric < state.bestMetric);
+                if (improved) {
+                    state.bestMetric = metric;
+                    state.bestEpoch = epoch + 1;
+                    state.epochsSinceImprovement = 0;
+                    state.bestValidation = new LinkedHashMap<>(row);
+                    ModelZip.save(options.out(), graph, metadata(state, false), normalizer, false);
+                    log.info("epoch {}: {} improved to {}; saved {}", epoch + 1, options.monitor(),
+                            fmt(metric), options.out());
+                } else {
+                    state.epochsSinceImprovement++;
+                }
+                // the checkpoint comes after the best model, so a resumed run never lacks its best zip
+                ModelZip.save(ckpt, graph, metadata(state, true), normalizer, true,
+                        Map.of(STATE_ENTRY, writeState(state)));
+                MetricsFiles.write(options.out(), state.history);
+                if (options.patience() > 0 && state.epochsSinceImprovement >= options.patience()) {
+                    log.info("early stopping: {} did not improve for {} epochs (best {} at epoch {})",
+                            options.monitor(), options.patience(), fmt(state.bestMetric), state.bestEpoch);
+                    stoppedEarly = true;
+                    break;
+                }
             }
-            Map<String, Object> row = runEpoch(graph, normalizer, train, trainIdx, val, epoch, itersPerEpoch, ckpt);
-            runThisInvocation++;
-            state.history.add(row);
-            state.epochsCompleted = epoch + 1;
-            double metric = ((Number) row.get(options.monitor())).doubleValue();
-            boolean improved = Double.isNaN(state.bestMetric) || (options.monitorMaximises()
-                    ? metric > state.bestMetric : metric < state.bestMetric);
-            if (improved) {
-                state.bestMetric = metric;
-                state.bestEpoch = epoch + 1;
-                state.epochsSinceImprovement = 0;
-                state.bestValidation = new LinkedHashMap<>(row);
-                ModelZip.save(options.out(), graph, metadata(state, false), normalizer, false);
-                log.info("epoch {}: {} improved to {}; saved {}", epoch + 1, options.monitor(),
-                        fmt(metric), options.out());
-            } else {
-                state.epochsSinceImprovement++;
-            }
-            // the checkpoint comes after the best model, so a resumed run never lacks its best zip
-            ModelZip.save(ckpt, graph, metadata(state, true), normalizer, true,
-                    Map.of(STATE_ENTRY, writeState(state)));
-            MetricsFiles.write(options.out(), state.history);
-            if (options.patience() > 0 && state.epochsSinceImprovement >= options.patience()) {
-                log.info("early stopping: {} did not improve for {} epochs (best {} at epoch {})",
-                        options.monitor(), options.patience(), fmt(state.bestMetric), state.bestEpoch);
-                stoppedEarly = true;
-                break;
-            }
+        } finally {
+            // the training plan's buffers (hundreds of MB for a large model) go now, not whenever the
+            // garbage collector finds the graph: cross-validation trains one graph per fold
+            GraphRuntime.releaseTraining(graph);
         }
         if (runThisInvocation == 0 && state.epochsCompleted > 0) {
             writeOutputsOfFinishedRun(graph, normalizer, state, ckpt);
@@ -276,7 +282,7 @@ public final class Trainer {
         // single worker: fit batch by batch on this thread (with N workers the epoch was trained above)
         Iterable<DataSet> serialBatches = options.workers() > 1 ? java.util.List.of() : batches;
         for (DataSet ds : serialBatches) {
-            dev.resnext.runtime.GraphRuntime.fit(graph, ds);
+            GraphRuntime.fit(graph, ds);
             double loss = graph.score();
             int n = (int) ds.getFeatures().size(0);
             if (!Double.isFinite(loss)) {

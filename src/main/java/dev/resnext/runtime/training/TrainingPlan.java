@@ -114,7 +114,8 @@ public final class TrainingPlan implements AutoCloseable {
             Net n = Net.read(graph);
             return n == null ? null : new TrainingPlan(graph, n);
         } catch (RuntimeException e) {
-            log.debug("training plan not available for this graph: {}", e.toString());
+            log.info("training steps run layer by layer: the compiled training plan does not take this graph ({})",
+                    e.getMessage());
             return null;
         }
     }
@@ -234,7 +235,7 @@ public final class TrainingPlan implements AutoCloseable {
             int used = 0;
             n.stem = unit(v, VertexNames.STEM_CONV, VertexNames.STEM_BN, true);
             if (n.stem == null || !isRelu(layer(v, VertexNames.STEM_RELU))) {
-                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 16)");
+                throw new IllegalStateException("the stem is not a plain convolution, batch norm and ReLU");
             }
             n.inChannels = n.stem.conv().inChannels();
             used += 3;
@@ -242,7 +243,7 @@ public final class TrainingPlan implements AutoCloseable {
                 if (p.getPoolingType() != org.deeplearning4j.nn.conf.layers.PoolingType.MAX
                         || p.getConvolutionMode() != ConvolutionMode.Truncate || p.getIDropout() != null
                         || !Arrays.equals(p.getDilation(), new int[] {1, 1})) {
-                    throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 24)");
+                    throw new IllegalStateException("the stem's pooling is not a plain max pooling");
                 }
                 n.pool = new int[] {p.getKernelSize()[0], p.getKernelSize()[1], p.getStride()[0], p.getStride()[1],
                         p.getPadding()[0], p.getPadding()[1]};
@@ -254,7 +255,7 @@ public final class TrainingPlan implements AutoCloseable {
                     int[] count = new int[1];
                     Block blk = block(v, in, p, count);
                     if (blk == null) {
-                        throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 36)");
+                        throw new IllegalStateException(VertexNames.block(s, b) + " is not a plain bottleneck block");
                     }
                     n.blocks.add(blk);
                     used += count[0];
@@ -268,22 +269,30 @@ public final class TrainingPlan implements AutoCloseable {
                     || !(graph.getLayer(VertexNames.HEAD_LOSS).conf().getLayer() instanceof LossLayer loss)
                     || !(loss.getActivationFn() instanceof ActivationSoftmax)
                     || !(loss.getLossFn() instanceof LossMCXENT mc) || loss.getIDropout() != null) {
-                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 51)");
+                throw new IllegalStateException(headProblem(graph));
             }
             // the live layer's loss (the trainer sets class weights there), not the configuration's copy
             n.clipEps = mc.getSoftmaxClipEps();
             n.classWeights = mc.getWeights() == null ? null : mc.getWeights().toFloatVector();
             used += 3;
             if (used != v.size() || conf.getNetworkInputs().size() != 1) {
-                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 56)");
+                throw new IllegalStateException("the graph has vertices besides a plain ResNeXt's");
             }
             return n;
+        }
+
+        private static String headProblem(ComputationGraph graph) {
+            org.deeplearning4j.nn.conf.layers.Layer loss = graph.getLayer(VertexNames.HEAD_LOSS).conf().getLayer();
+            if (loss instanceof LossLayer l && !(l.getActivationFn() instanceof ActivationSoftmax)) {
+                return "the head is not a softmax classifier (a multi-label head trains on the graph)";
+            }
+            return "the head is not average pooling, a dense layer with bias and softmax cross-entropy, without dropout";
         }
 
         private static Block block(Map<String, GraphVertex> v, Map<String, List<String>> in, String p, int[] count) {
             Unit u1 = unit(v, p + ".conv1", p + ".bn1", true);
             if (u1 == null || !isRelu(layer(v, p + ".relu1"))) {
-                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 64)");
+                throw new IllegalStateException(p + ": conv1, bn1 and relu1 are not a plain convolution, batch norm and ReLU");
             }
             count[0] = 3;
             String bn2In = in.get(p + ".bn2").get(0);
@@ -297,45 +306,45 @@ public final class TrainingPlan implements AutoCloseable {
                 String split = in.get(br).get(0);
                 if (!(v.get(split) instanceof SubsetVertex sv) || sv.getFrom() != next
                         || !in.get(split).get(0).equals(p + ".relu1")) {
-                    throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 78)");
+                    throw new IllegalStateException(p + ": the group branches do not read consecutive channel slices of relu1");
                 }
                 next = sv.getTo() + 1;
             }
             if (next != u1.conv().outChannels()) {
-                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 83)");
+                throw new IllegalStateException(p + ": the group branches do not cover relu1's channels");
             }
             count[0] += 2 * branches.size();
             Conv c2 = grouped(v, branches);
             if (c2 == null || !isRelu(layer(v, p + ".relu2")) || !(layer(v, p + ".bn2") instanceof BatchNormalization)) {
-                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 88)");
+                throw new IllegalStateException(p + ": the group branches are not followed by batch norm and ReLU");
             }
             Unit u2 = bnUnit(v, c2, p + ".bn2", true);
             if (u2 == null) {
-                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 92)");
+                throw new IllegalStateException(p + ": bn2 is not a plain batch norm");
             }
             count[0] += 2;
             Unit u3 = unit(v, p + ".conv3", p + ".bn3", false);
             if (u3 == null) {
-                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 97)");
+                throw new IllegalStateException(p + ": conv3 and bn3 are not a plain convolution and batch norm");
             }
             count[0] += 2;
             Unit ds = null;
             if (v.containsKey(p + ".downsample.conv")) {
                 ds = unit(v, p + ".downsample.conv", p + ".downsample.bn", false);
                 if (ds == null) {
-                    throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 104)");
+                    throw new IllegalStateException(p + ": the downsample is not a plain convolution and batch norm");
                 }
                 count[0] += 2;
             }
             if (!isRelu(layer(v, p + ".out")) || !(v.get(p + ".add") instanceof ElementWiseVertex ew)
                     || ew.getOp() != ElementWiseVertex.Op.Add) {
-                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 110)");
+                throw new IllegalStateException(p + ": the residual sum is not an addition followed by ReLU");
             }
             List<String> addIn = in.get(p + ".add");
             String shortcut = ds != null ? p + ".downsample.bn" : null;
             if (addIn.size() != 2 || !addIn.get(0).equals(p + ".bn3")
                     || (shortcut != null && !addIn.get(1).equals(shortcut))) {
-                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 116)");
+                throw new IllegalStateException(p + ": the residual sum does not add bn3 and the shortcut");
             }
             count[0] += 2;
             return new Block(u1, u2, u3, ds);
@@ -343,7 +352,7 @@ public final class TrainingPlan implements AutoCloseable {
 
         private static Unit unit(Map<String, GraphVertex> v, String conv, String bn, boolean relu) {
             if (!(layer(v, conv) instanceof ConvolutionLayer c) || !plainConv(c)) {
-                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 124)");
+                throw new IllegalStateException(conv + " is not a plain convolution (frozen, with bias or dropout, or not NCHW/truncate)");
             }
             int[] k = c.getKernelSize();
             int[] s = c.getStride();
@@ -356,7 +365,7 @@ public final class TrainingPlan implements AutoCloseable {
         private static Unit bnUnit(Map<String, GraphVertex> v, Conv c, String bn, boolean relu) {
             if (!(layer(v, bn) instanceof BatchNormalization b) || b.isLockGammaBeta() || b.isUseLogStd()
                     || !b.isMinibatch() || b.getIDropout() != null || !plainGradients(b)) {
-                throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 138)");
+                throw new IllegalStateException(bn + " is not a trainable batch norm storing its variance (frozen, locked or with dropout)");
             }
             return new Unit(c, bn, b.getEps(), b.getDecay(), relu);
         }
@@ -365,14 +374,14 @@ public final class TrainingPlan implements AutoCloseable {
             ConvolutionLayer first = null;
             for (String br : branches) {
                 if (!(layer(v, br) instanceof ConvolutionLayer c) || !plainConv(c)) {
-                    throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 147)");
+                    throw new IllegalStateException(br + " is not a plain convolution (frozen, with bias or dropout, or not NCHW/truncate)");
                 }
                 if (first != null && (!Arrays.equals(c.getKernelSize(), first.getKernelSize())
                         || !Arrays.equals(c.getStride(), first.getStride())
                         || !Arrays.equals(c.getPadding(), first.getPadding())
                         || !Arrays.equals(c.getDilation(), first.getDilation())
                         || c.getNIn() != first.getNIn() || c.getNOut() != first.getNOut())) {
-                    throw new IllegalStateException("not a ResNeXt this plan knows (TrainingPlan.Net line 154)");
+                    throw new IllegalStateException(br + ": the group branches differ in shape");
                 }
                 first = c;
             }

@@ -90,6 +90,35 @@ class TrainingPlanTest {
     }
 
     @org.junit.jupiter.api.Test
+    void graphsThePlanDoesNotTakeTrainOnTheGraph() {
+        ResNeXtConfig c = config("small").toBuilder().multiLabel(true).build();
+        ComputationGraph g = GraphRuntime.create(ResNeXtGraphFactory.build(c));
+        assertEquals(null, TrainingPlan.compile(g));
+        assertTrue(!GraphRuntime.hasTrainingPlan(g));
+        INDArray x = Nd4j.randn(DataType.FLOAT, 4, 3, c.getInputHeight(), c.getInputWidth());
+        INDArray y = Nd4j.zeros(DataType.FLOAT, 4, 7);
+        y.putScalar(0, 1, 1f);
+        y.putScalar(2, 3, 1f);
+        double score = GraphRuntime.fit(g, new DataSet(x, y));
+        assertTrue(Double.isFinite(score) && score > 0, "score " + score);
+        assertEquals(1, g.getIterationCount());
+    }
+
+    @org.junit.jupiter.api.Test
+    void runtimeFitUsesThePlanAndReleaseFreesIt() {
+        ResNeXtConfig c = config("small");
+        ComputationGraph g = GraphRuntime.create(ResNeXtGraphFactory.build(c));
+        INDArray x = Nd4j.randn(DataType.FLOAT, 4, 3, c.getInputHeight(), c.getInputWidth());
+        double score = GraphRuntime.fit(g, new DataSet(x, labels(4, 7, 1)));
+        assertTrue(GraphRuntime.hasTrainingPlan(g));
+        assertEquals(score, g.score(), 1e-12);
+        assertEquals(1, g.getIterationCount());
+        GraphRuntime.releaseTraining(g);
+        GraphRuntime.fit(g, new DataSet(x, labels(4, 7, 2)));
+        assertEquals(2, g.getIterationCount());
+    }
+
+    @org.junit.jupiter.api.Test
     void classWeightedLossEqualsDl4j() {
         ResNeXtConfig c = config("small");
         ComputationGraph g = GraphRuntime.create(ResNeXtGraphFactory.build(c));
