@@ -292,7 +292,16 @@ public final class GraphRuntime {
         TrainingPlan p = batch.getFeaturesMaskArray() == null && batch.getLabelsMaskArray() == null
                 && batch.getLabels() != null && batch.getLabels().rank() == 2 ? trainingPlan(graph) : null;
         if (p != null) {
-            return p.fit(batch.getFeatures(), batch.getLabels());
+            try {
+                return p.fit(batch.getFeatures(), batch.getLabels());
+            } catch (TrainingPlan.Unavailable e) {
+                org.slf4j.LoggerFactory.getLogger(GraphRuntime.class).info("training steps run layer by layer: {}",
+                        e.getMessage());
+                synchronized (TRAINING_PLANS) {
+                    TRAINING_PLANS.put(graph.getVertices(), UNSUPPORTED);
+                }
+                p.close();
+            }
         }
         graph.fit(batch);
         return graph.score();

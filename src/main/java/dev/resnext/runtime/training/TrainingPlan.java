@@ -153,6 +153,11 @@ public final class TrainingPlan implements AutoCloseable {
             throw new IllegalArgumentException("input must be [N, " + net.inChannels + ", H, W], got "
                     + Arrays.toString(features.shape()));
         }
+        long classes = graph.getLayer(VertexNames.HEAD_FC).getParam("W").size(1);
+        if (labels.rank() != 2 || labels.size(0) != features.size(0) || labels.size(1) != classes) {
+            throw new IllegalArgumentException("labels must be [" + features.size(0) + ", " + classes + "], got "
+                    + Arrays.toString(labels.shape()));
+        }
         if (graph.getFlattenedGradients() == null) {
             graph.initGradientsView();
         }
@@ -170,12 +175,24 @@ public final class TrainingPlan implements AutoCloseable {
                     // thread meanwhile, so that the first step does not wait for it
                     updaterBuilt = java.util.concurrent.CompletableFuture.runAsync(() -> graph.getUpdater(true), BACKGROUND);
                 }
-                compiled = new Compiled(net, graph, x.shape(), arena);
+                try {
+                    compiled = new Compiled(net, graph, x.shape(), arena);
+                } catch (RuntimeException e) {
+                    awaitUpdater();
+                    throw new Unavailable("no training plan for input " + Arrays.toString(x.shape()) + ": " + e, e);
+                }
             }
             double score = compiled.run(graph, x, labels.castTo(DataType.FLOAT)) + graph.calcRegularizationScore(true);
             awaitUpdater();
             graph.setScore(score);
             return score;
+        }
+    }
+
+    /** This plan cannot run a batch of that shape (oneDNN has no kernel for it); nothing was changed. */
+    public static final class Unavailable extends RuntimeException {
+        Unavailable(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 
@@ -225,7 +242,6 @@ public final class TrainingPlan implements AutoCloseable {
         final List<Block> blocks = new ArrayList<>();
         double clipEps;
         float[] classWeights;
-        List<String> layerNames = new ArrayList<>();
 
         static Net read(ComputationGraph graph) {
             ComputationGraphConfiguration conf = graph.getConfiguration();
