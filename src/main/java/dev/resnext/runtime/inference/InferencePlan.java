@@ -136,11 +136,9 @@ public final class InferencePlan implements AutoCloseable {
 
     /** Logits (the classifier's output, before softmax/sigmoid) of an NCHW float input. */
     public synchronized INDArray logits(INDArray input) {
-        INDArray pooled = pooled(input);
-        INDArray z = pooled.mmul(net.fcW);
-        if (net.fcB != null) {
-            z.addiRowVector(net.fcB);
-        }
+        INDArray x = floatInput(input);
+        INDArray z = Nd4j.createUninitializedDetached(DataType.FLOAT, x.size(0), net.fcWt.size(0));
+        compiledFor(x).run(x, z);
         return z;
     }
 
@@ -152,12 +150,20 @@ public final class InferencePlan implements AutoCloseable {
 
     /** The globally pooled features [N, C] (the classifier's input). */
     public synchronized INDArray pooled(INDArray input) {
+        INDArray x = floatInput(input);
+        return compiledFor(x).run(x, null);
+    }
+
+    private INDArray floatInput(INDArray input) {
         if (input.rank() != 4 || input.size(1) != net.inChannels) {
             throw new IllegalArgumentException("input must be [N, " + net.inChannels + ", H, W], got "
                     + java.util.Arrays.toString(input.shape()));
         }
-        INDArray x = input.dataType() == DataType.FLOAT && OneDnn.isDense(input) ? input
+        return input.dataType() == DataType.FLOAT && OneDnn.isDense(input) ? input
                 : input.castTo(DataType.FLOAT).dup('c');
+    }
+
+    private Compiled compiledFor(INDArray x) {
         List<Long> key = List.of(x.size(0), x.size(2), x.size(3));
         Compiled c = byShape.get(key);
         if (c == null) {
@@ -170,7 +176,7 @@ public final class InferencePlan implements AutoCloseable {
                     : memory.data_type.f32, weights);
             byShape.put(key, c);
         }
-        return c.run(x);
+        return c;
     }
 
     @Override
@@ -246,8 +252,8 @@ public final class InferencePlan implements AutoCloseable {
         Conv stem;
         int[] pool;            // kernel h, w, stride h, w, pad h, w; null without a max pool
         final List<Block> blocks = new ArrayList<>();
-        INDArray fcW;
-        INDArray fcB;
+        INDArray fcWt;   // [classes, features]: oneDNN's inner-product weights
+        INDArray fcB;    // [classes], zeros without a bias
         boolean sigmoid;
 
         static Network read(ComputationGraph graph) {
@@ -300,8 +306,9 @@ public final class InferencePlan implements AutoCloseable {
                 return null; // vertices this plan does not know
             }
             org.deeplearning4j.nn.api.Layer fcl = graph.getLayer(VertexNames.HEAD_FC);
-            n.fcW = fcl.getParam("W").dup('c');
-            n.fcB = fc.hasBias() ? fcl.getParam("b").dup('c') : null;
+            n.fcWt = fcl.getParam("W").transpose().dup('c');
+            n.fcB = fc.hasBias() ? fcl.getParam("b").reshape(fc.getNOut()).dup('c')
+                    : Nd4j.zeros(DataType.FLOAT, fc.getNOut());
             return n;
         }
     }
@@ -530,6 +537,7 @@ public final class InferencePlan implements AutoCloseable {
                 steps.add(s);
                 out = Nd4j.createUninitializedDetached(DataType.FLOAT, batch, channels);
                 assignSlots();
+                classifier(n);
             }
             log.debug("inference plan for input {} ({}): {} steps compiled in {} ms; kernels {}",
                     java.util.Arrays.toString(inShape), dt, steps.size(), (System.nanoTime() - t0) / 1_000_000, impls);
@@ -755,13 +763,49 @@ public final class InferencePlan implements AutoCloseable {
             log.debug("inference plan activations: {} buffers, {} MB", slotBytes.size(), total >> 20);
         }
 
-        INDArray run(INDArray x) {
+        // the classifier: one oneDNN inner product on the plain pooled features (a small matrix
+        // product, cheaper here than an ND4J call at batch 1)
+        memory ipSrc;
+        memory ipDst;
+        primitive ip;
+        IntMemoryMap ipArgs;
+
+        private void classifier(Network n) {
+            long classes = n.fcWt.size(0);
+            memory.desc src = keep(new memory.desc(new long[] {batch, channels}, memory.data_type.f32,
+                    memory.format_tag.ab));
+            memory.desc w = keep(new memory.desc(new long[] {classes, channels}, memory.data_type.f32,
+                    memory.format_tag.ab));
+            memory.desc b = keep(new memory.desc(new long[] {classes}, memory.data_type.f32, memory.format_tag.a));
+            memory.desc dst = keep(new memory.desc(new long[] {batch, classes}, memory.data_type.f32,
+                    memory.format_tag.ab));
+            org.bytedeco.dnnl.inner_product_forward.desc d = new org.bytedeco.dnnl.inner_product_forward.desc(
+                    dnnl.prop_kind.forward_inference, src, w, b, dst);
+            org.bytedeco.dnnl.inner_product_forward.primitive_desc pd = keep(
+                    new org.bytedeco.dnnl.inner_product_forward.primitive_desc(d, OneDnn.engine()));
+            ip = keep(new org.bytedeco.dnnl.inner_product_forward(pd));
+            ipSrc = keep(new memory(src, OneDnn.engine(), new Pointer()));
+            ipDst = keep(new memory(dst, OneDnn.engine(), new Pointer()));
+            ipArgs = keep(new IntMemoryMap());
+            ipArgs.put(dnnl.DNNL_ARG_SRC, ipSrc);
+            ipArgs.put(dnnl.DNNL_ARG_WEIGHTS, keep(OneDnn.bind(w, n.fcWt)));
+            ipArgs.put(dnnl.DNNL_ARG_BIAS, keep(OneDnn.bind(b, n.fcB)));
+            ipArgs.put(dnnl.DNNL_ARG_DST, ipDst);
+        }
+
+        /** The pooled features; with {@code logits} non-null, the classifier's output written there too. */
+        INDArray run(INDArray x, INDArray logits) {
             stream s = OneDnn.stream();
             userInput.set_data_handle(OneDnn.pointer(x));
             INDArray result = out.dup(); // the caller keeps its own array; the plan's stays
             pooledUser.set_data_handle(OneDnn.pointer(result));
             for (Step step : steps) {
                 step.prim.execute(s, step.args);
+            }
+            if (logits != null) {
+                ipSrc.set_data_handle(OneDnn.pointer(result));
+                ipDst.set_data_handle(OneDnn.pointer(logits));
+                ip.execute(s, ipArgs);
             }
             s._wait();
             return result;
