@@ -77,17 +77,18 @@ import java.util.Map;
  * prefers (blocked) from the stem to the global pooling, in both directions; batch normalisation and
  * the ReLU after it run as one kernel (oneDNN's fused variant, whose backward reads a bit mask
  * instead of the activation); a block's group branches run as one grouped convolution; the residual
- * sum and its ReLU are one kernel, and its gradient reaches both branches without a copy; every
- * buffer is made once for an input shape (no workspace learning, nothing allocated per step), and
- * the batch-norm output before the residual sum and all backward buffers are shared between blocks.
+ * sum and its ReLU are one kernel written in place, and its gradient reaches both branches without
+ * a copy; the classifier is a oneDNN inner product. Memory: every buffer is made once for an input
+ * shape and kept for the next (no workspace learning, nothing allocated per step); what only the
+ * forward pass needs and every backward buffer are shared between blocks; the outputs of a block's
+ * first two ReLUs are made again in the backward pass instead of kept.
  *
  * <p>The graph stays the model: its parameters are read in place each step, the gradients are
  * written into its gradient view (the same numbers DL4J's backprop writes, to float rounding),
  * and the update, learning-rate schedule, regularisation, running batch-norm statistics, iteration
  * count, score and listeners go through DL4J as in {@code ComputationGraph.fit}. {@link #compile}
  * returns null for a graph it does not recognise (frozen layers, dropout, multi-label losses,
- * convolutions with bias); the caller then fits the graph itself. Calls are
- * serialised.
+ * convolutions with bias); the caller then fits the graph itself. Calls are serialised.
  */
 public final class TrainingPlan implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TrainingPlan.class);
@@ -549,7 +550,6 @@ public final class TrainingPlan implements AutoCloseable {
                 inputMem = keep(new memory(inDesc, OneDnn.engine(), new Pointer()));
                 T input = new T(inDesc, inputMem, "input");
                 long[] shape = inShape.clone();
-                List<Runnable> bwd = new ArrayList<>(); // backward builders, run in reverse order
 
                 // stem: conv, bn+relu, max pool
                 // with a max pool after it, the stem's output is read by nothing in the backward pass
