@@ -230,10 +230,13 @@ public final class TrainingPlan implements AutoCloseable {
     }
 
     /** A convolution, its batch normalisation and whether a ReLU follows the normalisation directly. */
-    record Unit(Conv conv, String bn, double eps, double decay, boolean relu) {
+    record Unit(Conv conv, String bn, double eps, double decay, boolean relu, boolean frozen) {
     }
 
     record Block(Unit u1, Unit u2, Unit u3, Unit downsample) {
+        boolean frozen() {
+            return u1.frozen();
+        }
     }
 
     private static final class Net {
@@ -295,6 +298,18 @@ public final class TrainingPlan implements AutoCloseable {
             if (used != v.size() || conf.getNetworkInputs().size() != 1) {
                 throw new IllegalStateException("the graph has vertices besides a plain ResNeXt's");
             }
+            // frozen layers: a prefix (the stem, then whole blocks), as fine-tuning freezes them; the
+            // backward pass stops where it starts
+            boolean before = n.stem.frozen();
+            for (Block b : n.blocks) {
+                if (b.frozen() && !before) {
+                    throw new IllegalStateException("frozen layers after trainable ones");
+                }
+                before = b.frozen();
+            }
+            if (frozen(v, VertexNames.HEAD_FC)) {
+                throw new IllegalStateException("the classifier is frozen: nothing to train");
+            }
             return n;
         }
 
@@ -313,7 +328,7 @@ public final class TrainingPlan implements AutoCloseable {
             }
             count[0] = 3;
             String bn2In = in.get(p + ".bn2").get(0);
-            boolean merged = v.get(bn2In) instanceof MergeVertex;
+            boolean merged = vertex(v, bn2In) instanceof MergeVertex;
             List<String> branches = merged ? in.get(bn2In) : List.of(bn2In);
             if (merged) {
                 count[0]++;
@@ -321,7 +336,7 @@ public final class TrainingPlan implements AutoCloseable {
             long next = 0;
             for (String br : branches) {
                 String split = in.get(br).get(0);
-                if (!(v.get(split) instanceof SubsetVertex sv) || sv.getFrom() != next
+                if (!(vertex(v, split) instanceof SubsetVertex sv) || sv.getFrom() != next
                         || !in.get(split).get(0).equals(p + ".relu1")) {
                     throw new IllegalStateException(p + ": the group branches do not read consecutive channel slices of relu1");
                 }
@@ -335,7 +350,13 @@ public final class TrainingPlan implements AutoCloseable {
             if (c2 == null || !isRelu(layer(v, p + ".relu2")) || !(layer(v, p + ".bn2") instanceof BatchNormalization)) {
                 throw new IllegalStateException(p + ": the group branches are not followed by batch norm and ReLU");
             }
-            Unit u2 = bnUnit(v, c2, p + ".bn2", true);
+            boolean branchesFrozen = frozen(v, branches.get(0));
+            for (String br : branches) {
+                if (frozen(v, br) != branchesFrozen) {
+                    throw new IllegalStateException(p + ": some group branches are frozen, others not");
+                }
+            }
+            Unit u2 = bnUnit(v, c2, p + ".bn2", true, branchesFrozen);
             if (u2 == null) {
                 throw new IllegalStateException(p + ": bn2 is not a plain batch norm");
             }
@@ -353,7 +374,7 @@ public final class TrainingPlan implements AutoCloseable {
                 }
                 count[0] += 2;
             }
-            if (!isRelu(layer(v, p + ".out")) || !(v.get(p + ".add") instanceof ElementWiseVertex ew)
+            if (!isRelu(layer(v, p + ".out")) || !(vertex(v, p + ".add") instanceof ElementWiseVertex ew)
                     || ew.getOp() != ElementWiseVertex.Op.Add) {
                 throw new IllegalStateException(p + ": the residual sum is not an addition followed by ReLU");
             }
@@ -364,34 +385,41 @@ public final class TrainingPlan implements AutoCloseable {
                 throw new IllegalStateException(p + ": the residual sum does not add bn3 and the shortcut");
             }
             count[0] += 2;
+            boolean f = u1.frozen();
+            if (u2.frozen() != f || u3.frozen() != f || (ds != null && ds.frozen() != f)) {
+                throw new IllegalStateException(p + " is partly frozen");
+            }
             return new Block(u1, u2, u3, ds);
         }
 
         private static Unit unit(Map<String, GraphVertex> v, String conv, String bn, boolean relu) {
             if (!(layer(v, conv) instanceof ConvolutionLayer c) || !plainConv(c)) {
-                throw new IllegalStateException(conv + " is not a plain convolution (frozen, with bias or dropout, or not NCHW/truncate)");
+                throw new IllegalStateException(conv + " is not a plain convolution (with bias or dropout, or not NCHW/truncate)");
             }
             int[] k = c.getKernelSize();
             int[] s = c.getStride();
             int[] p = c.getPadding();
             int[] d = c.getDilation();
             Conv cv = new Conv(List.of(conv), c.getNOut(), c.getNIn(), 1, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1]);
-            return bnUnit(v, cv, bn, relu);
+            return bnUnit(v, cv, bn, relu, frozen(v, conv));
         }
 
-        private static Unit bnUnit(Map<String, GraphVertex> v, Conv c, String bn, boolean relu) {
+        private static Unit bnUnit(Map<String, GraphVertex> v, Conv c, String bn, boolean relu, boolean frozen) {
             if (!(layer(v, bn) instanceof BatchNormalization b) || b.isLockGammaBeta() || b.isUseLogStd()
                     || !b.isMinibatch() || b.getIDropout() != null || !plainGradients(b)) {
-                throw new IllegalStateException(bn + " is not a trainable batch norm storing its variance (frozen, locked or with dropout)");
+                throw new IllegalStateException(bn + " is not a batch norm storing its variance (locked gamma and beta, or dropout)");
             }
-            return new Unit(c, bn, b.getEps(), b.getDecay(), relu);
+            if (frozen(v, bn) != frozen) {
+                throw new IllegalStateException(bn + " is frozen and its convolution is not, or the reverse");
+            }
+            return new Unit(c, bn, b.getEps(), b.getDecay(), relu, frozen);
         }
 
         private static Conv grouped(Map<String, GraphVertex> v, List<String> branches) {
             ConvolutionLayer first = null;
             for (String br : branches) {
                 if (!(layer(v, br) instanceof ConvolutionLayer c) || !plainConv(c)) {
-                    throw new IllegalStateException(br + " is not a plain convolution (frozen, with bias or dropout, or not NCHW/truncate)");
+                    throw new IllegalStateException(br + " is not a plain convolution (with bias or dropout, or not NCHW/truncate)");
                 }
                 if (first != null && (!Arrays.equals(c.getKernelSize(), first.getKernelSize())
                         || !Arrays.equals(c.getStride(), first.getStride())
@@ -425,11 +453,25 @@ public final class TrainingPlan implements AutoCloseable {
         }
     }
 
+    /** A layer's configuration, looked into when it is frozen. */
     private static org.deeplearning4j.nn.conf.layers.Layer layer(Map<String, GraphVertex> v, String name) {
         if (!(v.get(name) instanceof LayerVertex lv)) {
             return null;
         }
-        return lv.getLayerConf().getLayer();
+        org.deeplearning4j.nn.conf.layers.Layer l = lv.getLayerConf().getLayer();
+        return l instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayer f ? f.getLayer() : l;
+    }
+
+    /** Whether a layer is frozen (DL4J's FrozenLayer: no update, batch norm in inference mode). */
+    private static boolean frozen(Map<String, GraphVertex> v, String name) {
+        return v.get(name) instanceof LayerVertex lv
+                && lv.getLayerConf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
+    }
+
+    /** A vertex, looked into when it is frozen. */
+    private static GraphVertex vertex(Map<String, GraphVertex> v, String name) {
+        GraphVertex g = v.get(name);
+        return g instanceof org.deeplearning4j.nn.conf.graph.FrozenVertex f ? f.getUnderlying() : g;
     }
 
     private static boolean isRelu(org.deeplearning4j.nn.conf.layers.Layer l) {
@@ -597,15 +639,30 @@ public final class TrainingPlan implements AutoCloseable {
                 T g = buffer(x.desc, "gA");
                 add(backward, keep(new pooling_backward(gbpd)),
                         Map.of(dnnl.DNNL_ARG_DIFF_DST, dgp.mem, dnnl.DNNL_ARG_DIFF_SRC, g.mem));
-                for (int i = outs.size() - 1; i >= 0; i--) {
-                    g = blockBackward(outs.get(i), g, "gA".equals(g.key()) ? "gB" : "gA");
+                // frozen layers are a prefix: the backward pass ends at the first trainable block
+                int firstTrainable = 0;
+                while (firstTrainable < n.blocks.size() && n.blocks.get(firstTrainable).frozen()) {
+                    firstTrainable++;
                 }
-                if (pool != null) {
-                    T d = buffer(stemOut.desc, "gA".equals(g.key()) ? "gB" : "gA");
-                    poolBackward(pool, g, d);
-                    g = d;
+                for (int i = outs.size() - 1; i >= firstTrainable; i--) {
+                    boolean inputGradient = i > firstTrainable || !n.stem.frozen();
+                    g = blockBackward(outs.get(i), g, "gA".equals(g.key()) ? "gB" : "gA", inputGradient);
                 }
-                unitBackward(stem, g, null, java.util.Set.of());
+                if (!n.stem.frozen()) {
+                    if (pool != null) {
+                        T d = buffer(stemOut.desc, "gA".equals(g.key()) ? "gB" : "gA");
+                        poolBackward(pool, g, d);
+                        g = d;
+                    }
+                    unitBackward(stem, g, null, java.util.Set.of());
+                }
+                // frozen layers' gradients stay zero: DL4J's no-op updater passes them on as the step
+                for (UnitOut u : frozenUnits) {
+                    for (String name : u.unit.conv().layers()) {
+                        gradientViews(graph.getLayer(name)).values().forEach(a -> a.assign(0));
+                    }
+                    gradientViews(graph.getLayer(u.unit.bn())).values().forEach(a -> a.assign(0));
+                }
                 placeShared();
             }
             // once at info: an epoch's last, smaller batch compiles again (from oneDNN's cache, in ms)
@@ -695,6 +752,7 @@ public final class TrainingPlan implements AutoCloseable {
         private final class UnitOut {
             Unit unit;
             boolean stem;       // reads the network's input: no input gradient
+            boolean noInputGradient; // the layers before are frozen: no input gradient either
             T srcOrig;          // the convolution's input as its producer made it (forward only if srcProducer is set)
             UnitOut srcProducer; // the unit whose output is this convolution's input, made again in the backward pass
             T src;              // the convolution's input, in the convolution's layout (forward only)
@@ -721,12 +779,17 @@ public final class TrainingPlan implements AutoCloseable {
             long[] padR;
         }
 
+        private final List<UnitOut> frozenUnits = new ArrayList<>();
+
         private UnitOut unitForward(Unit u, T src, long[] shape, Object outKey) {
             Conv c = u.conv();
             OneDnnGroupedConvolution.Geometry geo = geometry(c, shape);
             UnitOut o = new UnitOut();
             o.unit = u;
             o.stem = src.mem == inputMem;
+            if (u.frozen()) {
+                frozenUnits.add(o);
+            }
             o.srcDims = new long[] {shape[0], shape[1], shape[2], shape[3]};
             o.dstDims = geo.dstDims();
             o.wDims = c.groups() == 1 ? new long[] {c.outChannels(), c.inChannels(), c.kh(), c.kw()} : geo.weightDims();
@@ -734,6 +797,11 @@ public final class TrainingPlan implements AutoCloseable {
             int flags = dnnl.normalization_flags.use_scale_shift.value;
             if (u.relu()) {
                 flags |= dnnl.normalization_flags.fuse_norm_relu.value;
+            }
+            if (u.frozen()) {
+                // a frozen batch norm runs in inference mode on its running statistics, as DL4J's
+                // FrozenLayer runs it; no backward pass reaches it
+                flags |= dnnl.normalization_flags.use_global_stats.value;
             }
             // layouts: the input's own (no reorder) where the kernel for it is the best one, else
             // oneDNN's choice; and an output layout the batch norm has a fast kernel for (oneDNN
@@ -815,16 +883,23 @@ public final class TrainingPlan implements AutoCloseable {
             o.var = keep(OneDnn.bind(stDesc, o.varArr));
             String bn = u.bn();
             INDArray ss = o.ssArr;
+            INDArray runMean = o.meanArr;
+            INDArray runVar = o.varArr;
+            boolean frozenBn = u.frozen();
             bind.add(gr -> {
                 Layer l = gr.getLayer(bn);
                 ss.getRow(0).assign(l.getParam("gamma").reshape(ch));
                 ss.getRow(1).assign(l.getParam("beta").reshape(ch));
+                if (frozenBn) {
+                    runMean.assign(l.getParam("mean").reshape(ch));
+                    runVar.assign(l.getParam("var").reshape(ch));
+                }
             });
             T out = buffer(conv.desc, outKey);
             Map<Integer, memory> args = new HashMap<>(Map.of(dnnl.DNNL_ARG_SRC, conv.mem, dnnl.DNNL_ARG_DST, out.mem,
                     dnnl.DNNL_ARG_SCALE_SHIFT, o.scaleShift, dnnl.DNNL_ARG_MEAN, o.mean,
                     dnnl.DNNL_ARG_VARIANCE, o.var));
-            if (u.relu()) {
+            if (u.relu() && !u.frozen()) {
                 o.ws = buffer(keep(o.bnPd.workspace_desc()), null);
                 args.put(dnnl.DNNL_ARG_WORKSPACE, o.ws.mem);
             }
@@ -835,8 +910,10 @@ public final class TrainingPlan implements AutoCloseable {
         }
 
         private static batch_normalization_forward.primitive_desc bnPd(memory.desc data, float eps, int flags) {
+            boolean inference = (flags & dnnl.normalization_flags.use_global_stats.value) != 0;
             batch_normalization_forward.desc bd = new batch_normalization_forward.desc(
-                    dnnl.prop_kind.forward_training.value, data, eps, flags);
+                    (inference ? dnnl.prop_kind.forward_inference : dnnl.prop_kind.forward_training).value, data, eps,
+                    flags);
             return new batch_normalization_forward.primitive_desc(bd, OneDnn.engine());
         }
 
@@ -969,7 +1046,7 @@ public final class TrainingPlan implements AutoCloseable {
          * The gradient of a block's input from the gradient of its output ({@code dOut}, which is
          * overwritten); the result lives in the arena's buffer {@code outKey}.
          */
-        private T blockBackward(BlockOut o, T dOut, String outKey) {
+        private T blockBackward(BlockOut o, T dOut, String outKey, boolean inputGradient) {
             // ReLU of the sum, in place: the sum's gradient, which both branches read
             T g = as(backward, dOut, o.out.desc, pick(dOut.key(), outKey));
             eltwise_backward.desc ed = new eltwise_backward.desc(dnnl.algorithm.eltwise_relu_use_dst_for_bwd.value,
@@ -979,11 +1056,19 @@ public final class TrainingPlan implements AutoCloseable {
             impls.merge("relu bwd " + epd.impl_info_str().getString(), 1, Integer::sum);
             add(backward, keep(new eltwise_backward(epd)), Map.of(dnnl.DNNL_ARG_DST, o.out.mem,
                     dnnl.DNNL_ARG_DIFF_DST, g.mem, dnnl.DNNL_ARG_DIFF_SRC, g.mem));
-            T dIn = buffer(o.in.desc, outKey);
+            T dIn = inputGradient ? buffer(o.in.desc, outKey) : null;
             java.util.Set<Object> live = java.util.Set.of(g.key(), outKey);
             T d2 = unitBackward(o.u3, g, null, live);
             T d1 = unitBackward(o.u2, d2, null, live);
+            o.u1.noInputGradient = !inputGradient;
             unitBackward(o.u1, d1, dIn, live);
+            if (!inputGradient) {
+                if (o.ds != null) {
+                    o.ds.noInputGradient = true;
+                    unitBackward(o.ds, g, null, java.util.Set.of(outKey));
+                }
+                return null;
+            }
             T s;
             if (o.ds == null) {
                 s = as(backward, g, o.in.desc, pick(g.key(), outKey));
@@ -1135,8 +1220,8 @@ public final class TrainingPlan implements AutoCloseable {
                     }
                 }));
             }
-            if (o.stem) {
-                return null; // no gradient for the network's input
+            if (o.stem || o.noInputGradient) {
+                return null; // no gradient for the network's input, or for frozen layers before
             }
             convolution_backward_data.primitive_desc dpd = null;
             for (memory.desc[] io : layoutsToTry(o.src.desc, o.convDst, dConv.desc, o.srcDims, o.dstDims)) {
@@ -1347,8 +1432,9 @@ public final class TrainingPlan implements AutoCloseable {
         private final Map<Layer, Map<String, INDArray>> views = new HashMap<>();
 
         private Map<String, INDArray> gradientViews(Layer l) {
-            return views.computeIfAbsent(l, k -> k.conf().getLayer().initializer()
-                    .getGradientsFromFlattened(k.conf(), k.getGradientsViewArray()));
+            // a frozen layer has no gradient view: DL4J never writes its part of the gradient either
+            return views.computeIfAbsent(l, k -> k.getGradientsViewArray() == null ? Map.of()
+                    : k.conf().getLayer().initializer().getGradientsFromFlattened(k.conf(), k.getGradientsViewArray()));
         }
 
         /** The Gradient DL4J's updater takes: the flattened view, and each layer's parameters by name. */

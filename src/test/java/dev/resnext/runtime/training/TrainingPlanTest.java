@@ -90,6 +90,52 @@ class TrainingPlanTest {
     }
 
     @org.junit.jupiter.api.Test
+    void frozenStagesStayUnchangedAndTheRestTrainsLikeDl4j(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        ResNeXtConfig parentConfig = config("small").toBuilder().learningRate(1e-3).build();
+        ComputationGraph parentGraph = GraphRuntime.create(ResNeXtGraphFactory.build(parentConfig));
+        java.nio.file.Path zip = dir.resolve("parent.zip");
+        dev.resnext.format.ModelZip.save(zip, parentGraph, dev.resnext.format.ModelMetadata.create(parentConfig,
+                dev.resnext.format.ModelMetadata.indexLabels(7), null, null, null), null, false);
+        dev.resnext.format.LoadedModel parent = dev.resnext.format.ModelZip.load(zip);
+        ResNeXtConfig child = dev.resnext.transfer.FineTuning.childConfig(parentConfig, 7, false,
+                c16(parentConfig), c16(parentConfig), 3).toBuilder().learningRate(1e-3).build();
+        ComputationGraph ours = dev.resnext.transfer.FineTuning.prepare(parent, child,
+                dev.resnext.transfer.FreezePolicy.parse("stage:1"));
+        ComputationGraph theirs = ours.clone();
+        List<String> frozen = dev.resnext.transfer.FineTuning.frozenLayers(ours);
+        assertTrue(frozen.contains("stem.conv") && frozen.contains("stage1.block0.bn3"), frozen.toString());
+        INDArray initial = ours.params().dup();
+        Map<String, INDArray> frozenBefore = new java.util.TreeMap<>();
+        for (String name : frozen) {
+            ours.getLayer(name).paramTable().forEach((k, v) -> frozenBefore.put(name + "_" + k, v.dup()));
+        }
+        try (TrainingPlan plan = TrainingPlan.compile(ours)) {
+            assertNotNull(plan, "the plan takes a graph with frozen leading stages");
+            for (int step = 0; step < 3; step++) {
+                Nd4j.getRandom().setSeed(20 + step);
+                int n = step == 2 ? 3 : 5;
+                INDArray x = Nd4j.randn(DataType.FLOAT, n, 3, c16(parentConfig), c16(parentConfig));
+                INDArray y = labels(n, 7, step);
+                theirs.fit(new DataSet(x.dup(), y.dup()));
+                double score = plan.fit(x, y);
+                assertEquals(theirs.score(), score, 1e-3 * Math.max(1, Math.abs(score)), "score at step " + step);
+            }
+        }
+        for (String name : frozen) {
+            ours.getLayer(name).paramTable().forEach((k, v) -> assertEquals(frozenBefore.get(name + "_" + k), v,
+                    name + "." + k + " must not change"));
+        }
+        INDArray dOurs = ours.params().sub(initial);
+        INDArray dTheirs = theirs.params().sub(initial);
+        double rel = dOurs.sub(dTheirs).norm2Number().doubleValue() / dTheirs.norm2Number().doubleValue();
+        assertTrue(rel <= 0.02, "the updates differ by " + rel + " of their size");
+    }
+
+    private static int c16(ResNeXtConfig c) {
+        return c.getInputHeight();
+    }
+
+    @org.junit.jupiter.api.Test
     void graphsThePlanDoesNotTakeTrainOnTheGraph() {
         ResNeXtConfig c = config("small").toBuilder().multiLabel(true).build();
         ComputationGraph g = GraphRuntime.create(ResNeXtGraphFactory.build(c));
