@@ -87,8 +87,10 @@ import java.util.Map;
  * written into its gradient view (the same numbers DL4J's backprop writes, to float rounding),
  * and the update, learning-rate schedule, regularisation, running batch-norm statistics, iteration
  * count, score and listeners go through DL4J as in {@code ComputationGraph.fit}. {@link #compile}
- * returns null for a graph it does not recognise (frozen layers, dropout, multi-label losses,
- * convolutions with bias); the caller then fits the graph itself. Calls are serialised.
+ * returns null for a graph it does not recognise (dropout, multi-label losses, convolutions with
+ * bias, frozen layers that are not a leading stem and whole blocks); the caller then fits the graph
+ * itself. Frozen leading stages (fine-tuning's {@code --freeze}) run with their batch norms in
+ * inference mode, as DL4J's FrozenLayer runs them, and the backward pass stops before them. Calls are serialised.
  */
 public final class TrainingPlan implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TrainingPlan.class);
