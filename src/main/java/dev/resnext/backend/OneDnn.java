@@ -83,6 +83,28 @@ public final class OneDnn {
         return p;
     }
 
+    /** A dense row-major float32 descriptor of rank 1 or 2 (oneDNN's "a" or "ab"). */
+    public static memory.desc plain(long... dims) {
+        return new memory.desc(dims, memory.data_type.f32, dims.length == 1 ? memory.format_tag.a
+                : memory.format_tag.ab);
+    }
+
+    private static volatile String cpuInfo;
+
+    /** Whether /proc/cpuinfo names {@code flag} (false where it cannot be read), read once. */
+    public static boolean cpuHas(String flag) {
+        String info = cpuInfo;
+        if (info == null) {
+            try {
+                info = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo"));
+            } catch (java.io.IOException | RuntimeException e) {
+                info = "";
+            }
+            cpuInfo = info;
+        }
+        return info.contains(flag);
+    }
+
     /** Whether ND4J runs on its CPU backend (the only one these oneDNN paths serve). */
     public static boolean isCpuBackend() {
         return "CPU".equalsIgnoreCase(String.valueOf(

@@ -20,7 +20,6 @@ import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer;
-import org.nd4j.linalg.activations.impl.ActivationReLU;
 
 import java.util.HashMap;
 import java.util.List;
@@ -120,15 +119,10 @@ final class RuntimeForm {
             return StockForm.copyAs(layer, OneDnnBatchNormalization.class);
         }
         if (layer.getClass() == ActivationLayer.class && settings.inPlaceRelu() && soleConsumer
-                && isPlainRelu((ActivationLayer) layer) && outputNotReadBackward(input)) {
+                && GraphPatterns.isPlainRelu(layer) && outputNotReadBackward(input)) {
             return StockForm.copyAs(layer, InPlaceReLU.class);
         }
         return layer;
-    }
-
-    private static boolean isPlainRelu(ActivationLayer a) {
-        return a.getActivationFn() instanceof ActivationReLU r && r.getMax() == null && r.getThreshold() == null
-                && r.getNegativeSlope() == null;
     }
 
     /** Batch normalisation and a sum do not read their own output in backprop: a ReLU after them may overwrite it. */

@@ -2,6 +2,7 @@ package dev.resnext.runtime.inference;
 
 import dev.resnext.backend.OneDnn;
 import dev.resnext.backend.OneDnnGroupedConvolution;
+import dev.resnext.runtime.GraphPatterns;
 import dev.resnext.model.VertexNames;
 import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.convolution_forward;
@@ -18,10 +19,8 @@ import org.bytedeco.javacpp.PointerScope;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
-import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.graph.MergeVertex;
 import org.deeplearning4j.nn.conf.graph.SubsetVertex;
-import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
@@ -30,10 +29,8 @@ import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
-import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
-import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.activations.impl.ActivationSigmoid;
 import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -106,12 +103,7 @@ public final class InferencePlan implements AutoCloseable {
      * would emulate them slower than float32.
      */
     public static boolean bf16Supported() {
-        try {
-            String info = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo"));
-            return info.contains("avx512_bf16") || info.contains("amx_bf16");
-        } catch (java.io.IOException | RuntimeException e) {
-            return false;
-        }
+        return OneDnn.cpuHas("avx512_bf16") || OneDnn.cpuHas("amx_bf16");
     }
 
     /** {@link #compile(ComputationGraph, Precision)} in float32. */
@@ -371,16 +363,11 @@ public final class InferencePlan implements AutoCloseable {
     }
 
     private static Layer layer(Map<String, GraphVertex> v, String name) {
-        if (!(v.get(name) instanceof LayerVertex lv)) {
-            return null;
-        }
-        Layer l = lv.getLayerConf().getLayer();
-        return l instanceof FrozenLayer f ? f.getLayer() : l;
+        return GraphPatterns.layer(v, name);
     }
 
     private static boolean isRelu(Layer l) {
-        return l instanceof ActivationLayer a && a.getActivationFn() instanceof ActivationReLU r && r.getMax() == null
-                && r.getThreshold() == null && r.getNegativeSlope() == null;
+        return GraphPatterns.isPlainRelu(l);
     }
 
     /** The branches' convolutions as one grouped convolution with bn folded in. */
@@ -483,7 +470,7 @@ public final class InferencePlan implements AutoCloseable {
 
     private static final class Compiled implements AutoCloseable {
         final List<Step> steps = new ArrayList<>();
-        final List<Pointer> kept = new ArrayList<>();
+        final dev.resnext.backend.KeptNatives kept = new dev.resnext.backend.KeptNatives();
         final memory userInput;
         final Act pooled;
         final long batch;
@@ -544,9 +531,7 @@ public final class InferencePlan implements AutoCloseable {
         }
 
         private <P extends Pointer> P keep(P p) {
-            OneDnn.keep(p);
-            kept.add(p);
-            return p;
+            return kept.keep(p);
         }
 
         private memory.desc any(long[] dims) {
@@ -772,13 +757,10 @@ public final class InferencePlan implements AutoCloseable {
 
         private void classifier(Network n) {
             long classes = n.fcWt.size(0);
-            memory.desc src = keep(new memory.desc(new long[] {batch, channels}, memory.data_type.f32,
-                    memory.format_tag.ab));
-            memory.desc w = keep(new memory.desc(new long[] {classes, channels}, memory.data_type.f32,
-                    memory.format_tag.ab));
-            memory.desc b = keep(new memory.desc(new long[] {classes}, memory.data_type.f32, memory.format_tag.a));
-            memory.desc dst = keep(new memory.desc(new long[] {batch, classes}, memory.data_type.f32,
-                    memory.format_tag.ab));
+            memory.desc src = keep(OneDnn.plain(batch, channels));
+            memory.desc w = keep(OneDnn.plain(classes, channels));
+            memory.desc b = keep(OneDnn.plain(classes));
+            memory.desc dst = keep(OneDnn.plain(batch, classes));
             org.bytedeco.dnnl.inner_product_forward.desc d = new org.bytedeco.dnnl.inner_product_forward.desc(
                     dnnl.prop_kind.forward_inference, src, w, b, dst);
             org.bytedeco.dnnl.inner_product_forward.primitive_desc pd = keep(
@@ -813,10 +795,7 @@ public final class InferencePlan implements AutoCloseable {
 
         @Override
         public void close() {
-            for (Pointer p : kept) {
-                p.releaseReference();
-            }
-            kept.clear();
+            kept.close();
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.resnext.runtime.training;
 import dev.resnext.backend.OneDnn;
 import dev.resnext.backend.OneDnnGroupedConvolution;
 import dev.resnext.model.VertexNames;
+import dev.resnext.runtime.GraphPatterns;
 import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.batch_normalization_backward;
 import org.bytedeco.dnnl.batch_normalization_forward;
@@ -33,10 +34,8 @@ import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.GradientNormalization;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
-import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.graph.MergeVertex;
 import org.deeplearning4j.nn.conf.graph.SubsetVertex;
-import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
@@ -52,7 +51,6 @@ import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.deeplearning4j.optimize.api.TrainingListener;
 import org.deeplearning4j.optimize.solvers.BaseOptimizer;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
-import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
@@ -455,30 +453,20 @@ public final class TrainingPlan implements AutoCloseable {
         }
     }
 
-    /** A layer's configuration, looked into when it is frozen. */
     private static org.deeplearning4j.nn.conf.layers.Layer layer(Map<String, GraphVertex> v, String name) {
-        if (!(v.get(name) instanceof LayerVertex lv)) {
-            return null;
-        }
-        org.deeplearning4j.nn.conf.layers.Layer l = lv.getLayerConf().getLayer();
-        return l instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayer f ? f.getLayer() : l;
+        return GraphPatterns.layer(v, name);
     }
 
-    /** Whether a layer is frozen (DL4J's FrozenLayer: no update, batch norm in inference mode). */
     private static boolean frozen(Map<String, GraphVertex> v, String name) {
-        return v.get(name) instanceof LayerVertex lv
-                && lv.getLayerConf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
+        return GraphPatterns.frozen(v, name);
     }
 
-    /** A vertex, looked into when it is frozen. */
     private static GraphVertex vertex(Map<String, GraphVertex> v, String name) {
-        GraphVertex g = v.get(name);
-        return g instanceof org.deeplearning4j.nn.conf.graph.FrozenVertex f ? f.getUnderlying() : g;
+        return GraphPatterns.vertex(v, name);
     }
 
     private static boolean isRelu(org.deeplearning4j.nn.conf.layers.Layer l) {
-        return l instanceof ActivationLayer a && a.getActivationFn() instanceof ActivationReLU r && r.getMax() == null
-                && r.getThreshold() == null && r.getNegativeSlope() == null && a.getIDropout() == null;
+        return GraphPatterns.isPlainRelu(l) && l.getIDropout() == null;
     }
 
     // ------------------------------------------------------------------------------------------
@@ -540,7 +528,7 @@ public final class TrainingPlan implements AutoCloseable {
     private record Exec(primitive prim, IntMemoryMap args, java.util.function.Consumer<ComputationGraph> java) {
     }
 
-    private static final boolean AVX512 = cpuHas("avx512f");
+    private static final boolean AVX512 = OneDnn.cpuHas("avx512f");
 
     private static final java.util.concurrent.ExecutorService BACKGROUND = java.util.concurrent.Executors
             .newSingleThreadExecutor(r -> {
@@ -556,14 +544,6 @@ public final class TrainingPlan implements AutoCloseable {
     private static final String FWD_SHORTCUT = "t1";
     private static final String FWD_ACT = "t2";
 
-    private static boolean cpuHas(String flag) {
-        try {
-            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo")).contains(flag);
-        } catch (java.io.IOException | RuntimeException e) {
-            return false;
-        }
-    }
-
     private static final class Compiled implements AutoCloseable {
         final long[] inShape;
         final INDArray gradientView;
@@ -571,7 +551,7 @@ public final class TrainingPlan implements AutoCloseable {
         final List<Exec> forward = new ArrayList<>();
         final List<Exec> backward = new ArrayList<>();
         final List<java.util.function.Consumer<ComputationGraph>> bind = new ArrayList<>();
-        final List<Pointer> kept = new ArrayList<>();
+        final dev.resnext.backend.KeptNatives kept = new dev.resnext.backend.KeptNatives();
         final Map<String, Integer> impls = new java.util.TreeMap<>();
         final Arena arena;
         int unique;
@@ -689,9 +669,7 @@ public final class TrainingPlan implements AutoCloseable {
         // ---- building blocks
 
         private <P extends Pointer> P keep(P p) {
-            OneDnn.keep(p);
-            kept.add(p);
-            return p;
+            return kept.keep(p);
         }
 
         private static memory.desc any(long[] dims) {
@@ -878,7 +856,7 @@ public final class TrainingPlan implements AutoCloseable {
             o.meanArr = Nd4j.createUninitializedDetached(DataType.FLOAT, ch);
             o.varArr = Nd4j.createUninitializedDetached(DataType.FLOAT, ch);
             memory.desc ssDesc = keep(new memory.desc(new long[] {2, ch}, memory.data_type.f32, memory.format_tag.nc));
-            memory.desc stDesc = keep(new memory.desc(new long[] {ch}, memory.data_type.f32, memory.format_tag.a));
+            memory.desc stDesc = keep(OneDnn.plain(ch));
             o.scaleShift = keep(OneDnn.bind(ssDesc, o.ssArr));
             o.dScaleShift = keep(OneDnn.bind(ssDesc, o.dssArr));
             o.mean = keep(OneDnn.bind(stDesc, o.meanArr));
@@ -1171,25 +1149,14 @@ public final class TrainingPlan implements AutoCloseable {
             Conv c = u.conv();
             // the activations' own layouts first; where oneDNN has no optimised kernel for them (the
             // grouped 3x3 of narrow groups), its own choice, then plain NCHW, with reorders around
-            convolution_backward_weights.primitive_desc wpd = null;
-            for (memory.desc[] io : layoutsToTry(o.src.desc, o.convDst, dConv.desc, o.srcDims, o.dstDims)) {
-                convolution_backward_weights.desc wd = new convolution_backward_weights.desc(
-                        dnnl.algorithm.convolution_direct, io[0], any(o.wDims), io[1],
-                        new long[] {c.sh(), c.sw()}, new long[] {c.dh() - 1, c.dw() - 1},
-                        new long[] {c.ph(), c.pw()}, o.padR);
-                convolution_backward_weights.primitive_desc cand = keep(
-                        new convolution_backward_weights.primitive_desc(wd, OneDnn.engine(), o.convPd));
-                if (wpd == null || rank(cand) > rank(wpd)) {
-                    wpd = cand;
-                }
-                if (rank(wpd) == 3) {
-                    break;
-                }
-            }
-            if (isReference(wpd)) {
-                log.info("training plan: reference kernel for the weight gradient of {}", c.layers().get(0));
-            }
-            impls.merge("conv bwd w " + wpd.impl_info_str().getString(), 1, Integer::sum);
+            List<memory.desc[]> layouts = layoutsToTry(o.src.desc, o.convDst, dConv.desc, o.srcDims, o.dstDims);
+            long[] strides = {c.sh(), c.sw()};
+            long[] dilations = {c.dh() - 1, c.dw() - 1};
+            long[] padL = {c.ph(), c.pw()};
+            convolution_backward_weights.primitive_desc wpd = bestKernel(layouts, io ->
+                    new convolution_backward_weights.primitive_desc(new convolution_backward_weights.desc(
+                            dnnl.algorithm.convolution_direct, io[0], any(o.wDims), io[1], strides, dilations, padL,
+                            o.padR), OneDnn.engine(), o.convPd), "conv bwd w", c.layers().get(0));
             T srcForW = o.srcOrig;
             if (o.srcProducer != null) {
                 srcForW = remake(o.srcProducer, pick(live, dOut.key(), dd.key(), dConv.key()));
@@ -1225,24 +1192,10 @@ public final class TrainingPlan implements AutoCloseable {
             if (o.stem || o.noInputGradient) {
                 return null; // no gradient for the network's input, or for frozen layers before
             }
-            convolution_backward_data.primitive_desc dpd = null;
-            for (memory.desc[] io : layoutsToTry(o.src.desc, o.convDst, dConv.desc, o.srcDims, o.dstDims)) {
-                convolution_backward_data.desc dd2 = new convolution_backward_data.desc(
-                        dnnl.algorithm.convolution_direct, io[0], any(o.wDims), io[1], new long[] {c.sh(), c.sw()},
-                        new long[] {c.dh() - 1, c.dw() - 1}, new long[] {c.ph(), c.pw()}, o.padR);
-                convolution_backward_data.primitive_desc cand = keep(
-                        new convolution_backward_data.primitive_desc(dd2, OneDnn.engine(), o.convPd));
-                if (dpd == null || rank(cand) > rank(dpd)) {
-                    dpd = cand;
-                }
-                if (rank(dpd) == 3) {
-                    break;
-                }
-            }
-            if (isReference(dpd)) {
-                log.info("training plan: reference kernel for the input gradient of {}", c.layers().get(0));
-            }
-            impls.merge("conv bwd d " + dpd.impl_info_str().getString(), 1, Integer::sum);
+            convolution_backward_data.primitive_desc dpd = bestKernel(layouts, io ->
+                    new convolution_backward_data.primitive_desc(new convolution_backward_data.desc(
+                            dnnl.algorithm.convolution_direct, io[0], any(o.wDims), io[1], strides, dilations, padL,
+                            o.padR), OneDnn.engine(), o.convPd), "conv bwd d", c.layers().get(0));
             T wData = as(backward, new T(o.wPlain, o.wUser, "w"), keep(dpd.weights_desc()), "wbd");
             // the batch norm's inputs are spent: only the caller's live buffers and dConv stay
             T result = into != null ? into : buffer(o.srcOrig.desc, pick(live, dConv.key()));
@@ -1258,6 +1211,29 @@ public final class TrainingPlan implements AutoCloseable {
                 reorderInto(backward, tmp, result);
             }
             return result;
+        }
+
+        /**
+         * The kernel made for the first of {@code layouts} that gets the widest-ISA one, else the
+         * best-ranked of them all ({@link #rank}).
+         */
+        private <P extends org.bytedeco.dnnl.primitive_desc> P bestKernel(List<memory.desc[]> layouts,
+                java.util.function.Function<memory.desc[], P> make, String what, String layer) {
+            P best = null;
+            for (memory.desc[] io : layouts) {
+                P cand = keep(make.apply(io));
+                if (best == null || rank(cand) > rank(best)) {
+                    best = cand;
+                }
+                if (rank(best) == 3) {
+                    break;
+                }
+            }
+            if (isReference(best)) {
+                log.info("training plan: reference kernel for {} of {}", what, layer);
+            }
+            impls.merge(what + " " + best.impl_info_str().getString(), 1, Integer::sum);
+            return best;
         }
 
         /** (source, destination) layouts for a backward convolution, best first. */
@@ -1300,13 +1276,10 @@ public final class TrainingPlan implements AutoCloseable {
                     || !OneDnn.isDense(fc.getParam("b")) || !OneDnn.isDense(gv.get("b"))) {
                 throw new IllegalStateException("classifier weights not laid out as expected");
             }
-            memory.desc src = keep(new memory.desc(new long[] {batch, channels}, memory.data_type.f32,
-                    memory.format_tag.ab));
-            memory.desc wd = keep(new memory.desc(new long[] {classes, channels}, memory.data_type.f32,
-                    memory.format_tag.ab));
-            memory.desc bd = keep(new memory.desc(new long[] {classes}, memory.data_type.f32, memory.format_tag.a));
-            memory.desc dst = keep(new memory.desc(new long[] {batch, classes}, memory.data_type.f32,
-                    memory.format_tag.ab));
+            memory.desc src = keep(OneDnn.plain(batch, channels));
+            memory.desc wd = keep(OneDnn.plain(classes, channels));
+            memory.desc bd = keep(OneDnn.plain(classes));
+            memory.desc dst = keep(OneDnn.plain(batch, classes));
             logits = Nd4j.createUninitializedDetached(DataType.FLOAT, batch, classes);
             dLogits = Nd4j.createUninitializedDetached(DataType.FLOAT, batch, classes);
             ipSrc = keep(OneDnn.bind(src, pooled));
@@ -1455,10 +1428,7 @@ public final class TrainingPlan implements AutoCloseable {
 
         @Override
         public void close() {
-            for (Pointer p : kept) {
-                p.releaseReference();
-            }
-            kept.clear();
+            kept.close();
         }
     }
 }

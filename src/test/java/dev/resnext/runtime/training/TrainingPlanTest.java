@@ -61,10 +61,7 @@ class TrainingPlanTest {
         Nd4j.getRandom().setSeed(5);
         INDArray x = Nd4j.randn(DataType.FLOAT, 4, 3, c.getInputHeight(), c.getInputWidth());
         INDArray y = labels(4, 7, 5);
-        g.setInputs(x.dup());
-        g.setLabels(y);
-        g.computeGradientAndScore();
-        double expectedScore = g.score();
+        double expectedScore = dl4jGradientAndScore(g, x, y);
         Map<String, INDArray> expected = byParam(g);
 
         try (TrainingPlan plan = TrainingPlan.compile(g)) {
@@ -78,14 +75,26 @@ class TrainingPlanTest {
             assertEquals(score, g.score(), 1e-12);
             Map<String, INDArray> actual = byParam(g);
             assertEquals(expected.keySet(), actual.keySet());
-            for (Map.Entry<String, INDArray> e : expected.entrySet()) {
-                // float rounding in a deep stack of batch normalisations moves single gradients by up
-                // to ~0.5% (DL4J's stock graph and its runtime graph differ as much); a wrong term
-                // moves them by far more
-                double norm = e.getValue().norm2Number().doubleValue();
-                double diff = actual.get(e.getKey()).sub(e.getValue()).norm2Number().doubleValue();
-                assertTrue(diff <= 1e-2 * norm + 1e-6, e.getKey() + ": difference " + diff + " at norm " + norm);
-            }
+            assertGradientsMatch(expected, actual);
+        }
+    }
+
+    /** DL4J's own backprop on {@code g}: its score; the gradients are left in the graph's gradient view. */
+    private static double dl4jGradientAndScore(ComputationGraph g, INDArray x, INDArray y) {
+        g.setInputs(x.dup());
+        g.setLabels(y);
+        g.computeGradientAndScore();
+        return g.score();
+    }
+
+    private static void assertGradientsMatch(Map<String, INDArray> expected, Map<String, INDArray> actual) {
+        for (Map.Entry<String, INDArray> e : expected.entrySet()) {
+            // float rounding in a deep stack of batch normalisations moves single gradients by up
+            // to ~0.5% (DL4J's stock graph and its runtime graph differ as much); a wrong term
+            // moves them by far more
+            double norm = e.getValue().norm2Number().doubleValue();
+            double diff = actual.get(e.getKey()).sub(e.getValue()).norm2Number().doubleValue();
+            assertTrue(diff <= 1e-2 * norm + 1e-6, e.getKey() + ": difference " + diff + " at norm " + norm);
         }
     }
 
@@ -176,20 +185,12 @@ class TrainingPlanTest {
         Nd4j.getRandom().setSeed(7);
         INDArray x = Nd4j.randn(DataType.FLOAT, 6, 3, c.getInputHeight(), c.getInputWidth());
         INDArray y = labels(6, 7, 7);
-        g.setInputs(x.dup());
-        g.setLabels(y);
-        g.computeGradientAndScore();
-        double expectedScore = g.score();
+        double expectedScore = dl4jGradientAndScore(g, x, y);
         Map<String, INDArray> expected = byParam(g);
         try (TrainingPlan plan = TrainingPlan.compile(g)) {
             double score = plan.gradientAndScore(x, y);
             assertEquals(expectedScore, score, 1e-4 * Math.max(1, Math.abs(expectedScore)));
-            Map<String, INDArray> actual = byParam(g);
-            for (Map.Entry<String, INDArray> e : expected.entrySet()) {
-                double norm = e.getValue().norm2Number().doubleValue();
-                double diff = actual.get(e.getKey()).sub(e.getValue()).norm2Number().doubleValue();
-                assertTrue(diff <= 1e-2 * norm + 1e-6, e.getKey() + ": difference " + diff + " at norm " + norm);
-            }
+            assertGradientsMatch(expected, byParam(g));
         }
     }
 
