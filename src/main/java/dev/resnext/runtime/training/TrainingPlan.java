@@ -563,6 +563,8 @@ public final class TrainingPlan implements AutoCloseable {
 
         Compiled(Net n, ComputationGraph graph, long[] inShape, Arena arena) {
             long t0 = System.nanoTime();
+            requireBatchNormLayout(graph, n);
+            building = graph;
             this.inShape = inShape.clone();
             this.arena = arena;
             this.batch = inShape[0];
@@ -646,6 +648,8 @@ public final class TrainingPlan implements AutoCloseable {
                     gradientViews(graph.getLayer(u.unit.bn())).values().forEach(a -> a.assign(0));
                 }
                 placeShared();
+            } finally {
+                building = null;
             }
             // once at info: an epoch's last, smaller batch compiles again (from oneDNN's cache, in ms)
             boolean first = arena.compiles++ == 0;
@@ -745,14 +749,10 @@ public final class TrainingPlan implements AutoCloseable {
             memory wUser;       // plain (g)oihw weights: the parameter view, or a gathered copy
             memory.desc wPlain;
             T wConv;            // weights in the convolution's layout
-            memory scaleShift;
+            memory scaleShift; // the layer's gamma and beta
             memory mean;
             memory var;
-            INDArray ssArr;
-            INDArray meanArr;
-            INDArray varArr;
-            INDArray dssArr;
-            memory dScaleShift;
+            INDArray stats;     // the batch's mean and variance, as rows (absent when frozen)
             long[] srcDims;
             long[] dstDims;
             long[] wDims;
@@ -851,28 +851,32 @@ public final class TrainingPlan implements AutoCloseable {
             o.bnPd = keep(bnPd);
             impls.merge("bnorm fwd " + o.bnPd.impl_info_str().getString(), 1, Integer::sum);
             long ch = o.dstDims[1];
-            o.ssArr = Nd4j.createUninitializedDetached(DataType.FLOAT, 2, ch);
-            o.dssArr = Nd4j.createUninitializedDetached(DataType.FLOAT, 2, ch);
-            o.meanArr = Nd4j.createUninitializedDetached(DataType.FLOAT, ch);
-            o.varArr = Nd4j.createUninitializedDetached(DataType.FLOAT, ch);
             memory.desc ssDesc = keep(new memory.desc(new long[] {2, ch}, memory.data_type.f32, memory.format_tag.nc));
             memory.desc stDesc = keep(OneDnn.plain(ch));
-            o.scaleShift = keep(OneDnn.bind(ssDesc, o.ssArr));
-            o.dScaleShift = keep(OneDnn.bind(ssDesc, o.dssArr));
-            o.mean = keep(OneDnn.bind(stDesc, o.meanArr));
-            o.var = keep(OneDnn.bind(stDesc, o.varArr));
+            // gamma and beta lie side by side in DL4J's parameter view (checked when compiling), as
+            // oneDNN's [2, C] scale-shift: batch norm reads them in place; a frozen batch norm its
+            // running statistics too, else it writes the batch's into a [2, C] array of its own
+            o.scaleShift = keep(new memory(ssDesc, OneDnn.engine(), new Pointer()));
+            if (u.frozen()) {
+                o.mean = keep(new memory(stDesc, OneDnn.engine(), new Pointer()));
+                o.var = keep(new memory(stDesc, OneDnn.engine(), new Pointer()));
+            } else {
+                o.stats = Nd4j.createUninitializedDetached(DataType.FLOAT, 2, ch);
+                Pointer st = OneDnn.pointer(o.stats);
+                o.mean = keep(new memory(stDesc, OneDnn.engine(), st));
+                o.var = keep(new memory(stDesc, OneDnn.engine(), new Pointer(st).position(st.position() + 4 * ch)));
+            }
             String bn = u.bn();
-            INDArray ss = o.ssArr;
-            INDArray runMean = o.meanArr;
-            INDArray runVar = o.varArr;
+            memory ss = o.scaleShift;
+            memory runMean = o.mean;
+            memory runVar = o.var;
             boolean frozenBn = u.frozen();
             bind.add(gr -> {
                 Layer l = gr.getLayer(bn);
-                ss.getRow(0).assign(l.getParam("gamma").reshape(ch));
-                ss.getRow(1).assign(l.getParam("beta").reshape(ch));
+                ss.set_data_handle(OneDnn.pointer(l.getParam("gamma")));
                 if (frozenBn) {
-                    runMean.assign(l.getParam("mean").reshape(ch));
-                    runVar.assign(l.getParam("var").reshape(ch));
+                    runMean.set_data_handle(OneDnn.pointer(l.getParam("mean")));
+                    runVar.set_data_handle(OneDnn.pointer(l.getParam("var")));
                 }
             });
             T out = buffer(conv.desc, outKey);
@@ -1119,32 +1123,33 @@ public final class TrainingPlan implements AutoCloseable {
             T dd = as(backward, dOut, o.conv.desc, pick(live, dOut.key()));
             // in place (oneDNN's batch norm backward allows it) unless the caller reads dOut again
             T dConv = live.contains(dd.key()) ? buffer(o.conv.desc, pick(live, dOut.key(), dd.key())) : dd;
+            // gamma's and beta's gradients straight into the graph's gradient view (side by side there too)
+            Map<String, INDArray> gv = gradientViews(building.getLayer(u.bn()));
+            long ch = o.dstDims[1];
+            memory.desc two = keep(new memory.desc(new long[] {2, ch}, memory.data_type.f32, memory.format_tag.nc));
+            memory dScaleShift = keep(OneDnn.bind(two, gv.get("gamma")));
             Map<Integer, memory> args = new HashMap<>(Map.of(dnnl.DNNL_ARG_SRC, o.conv.mem,
                     dnnl.DNNL_ARG_DIFF_DST, dd.mem, dnnl.DNNL_ARG_SCALE_SHIFT, o.scaleShift,
                     dnnl.DNNL_ARG_MEAN, o.mean, dnnl.DNNL_ARG_VARIANCE, o.var,
-                    dnnl.DNNL_ARG_DIFF_SRC, dConv.mem, dnnl.DNNL_ARG_DIFF_SCALE_SHIFT, o.dScaleShift));
+                    dnnl.DNNL_ARG_DIFF_SRC, dConv.mem, dnnl.DNNL_ARG_DIFF_SCALE_SHIFT, dScaleShift));
             if (u.relu()) {
                 args.put(dnnl.DNNL_ARG_WORKSPACE, o.ws.mem);
             }
             add(backward, keep(new batch_normalization_backward(bpd)), args);
-            // gamma, beta and the running statistics (DL4J's convention: the step that the updater,
-            // a no-op for these, subtracts: (running - batch) * (1 - decay))
+            // the running statistics' step, in DL4J's convention (the updater, a no-op for them,
+            // subtracts it): (running - batch) * (1 - decay), for mean and variance in one kernel
+            primitive_attr attr = keep(new primitive_attr());
+            post_ops ops = keep(new post_ops());
+            ops.append_eltwise(1.0f, dnnl.algorithm.eltwise_linear, (float) (1 - u.decay()), 0f);
+            attr.set_post_ops(ops);
+            binary.primitive_desc spd = keep(new binary.primitive_desc(
+                    new binary.desc(dnnl.algorithm.binary_sub, two, two, two), attr, OneDnn.engine()));
+            memory running = keep(new memory(two, OneDnn.engine(), new Pointer()));
             String bn = u.bn();
-            long ch = o.dstDims[1];
-            INDArray dss = o.dssArr;
-            INDArray bm = o.meanArr;
-            INDArray bv = o.varArr;
-            double keepFrac = 1 - u.decay();
-            backward.add(new Exec(null, null, gr -> {
-                Layer l = gr.getLayer(bn);
-                Map<String, INDArray> gv = gradientViews(l);
-                gv.get("gamma").assign(dss.getRow(0).reshape(gv.get("gamma").shape()));
-                gv.get("beta").assign(dss.getRow(1).reshape(gv.get("beta").shape()));
-                INDArray mean = l.getParam("mean");
-                INDArray var = l.getParam("var");
-                gv.get("mean").assign(mean.reshape(ch).sub(bm).muli(keepFrac).reshape(gv.get("mean").shape()));
-                gv.get("var").assign(var.reshape(ch).sub(bv).muli(keepFrac).reshape(gv.get("var").shape()));
-            }));
+            bind.add(gr -> running.set_data_handle(OneDnn.pointer(gr.getLayer(bn).getParam("mean"))));
+            add(backward, keep(new binary(spd)), Map.of(dnnl.DNNL_ARG_SRC_0, running,
+                    dnnl.DNNL_ARG_SRC_1, keep(OneDnn.bind(two, o.stats)), dnnl.DNNL_ARG_DST,
+                    keep(OneDnn.bind(two, gv.get("mean")))));
             // convolution: weight gradient, then the input's gradient
             Conv c = u.conv();
             // the activations' own layouts first; where oneDNN has no optimised kernel for them (the
@@ -1211,6 +1216,42 @@ public final class TrainingPlan implements AutoCloseable {
                 reorderInto(backward, tmp, result);
             }
             return result;
+        }
+
+        /** The graph being compiled, while it is (not kept: the plan holds its graph weakly). */
+        private ComputationGraph building;
+
+        /**
+         * The plan binds a batch norm's gamma and beta as one [2, C] array, and its mean and
+         * variance too (parameters and gradients): DL4J's views [gamma, beta, mean, var] must be
+         * one after the other in memory.
+         */
+        private static void requireBatchNormLayout(ComputationGraph graph, Net n) {
+            List<Unit> units = new ArrayList<>(List.of(n.stem));
+            for (Block b : n.blocks) {
+                units.addAll(java.util.stream.Stream.of(b.u1(), b.u2(), b.u3(), b.downsample())
+                        .filter(java.util.Objects::nonNull).toList());
+            }
+            for (Unit u : units) {
+                Layer l = graph.getLayer(u.bn());
+                adjacent(u.bn(), l.paramTable());
+                if (!u.frozen()) {
+                    adjacent(u.bn() + " (gradients)", l.conf().getLayer().initializer()
+                            .getGradientsFromFlattened(l.conf(), l.getGradientsViewArray()));
+                }
+            }
+        }
+
+        private static void adjacent(String what, Map<String, INDArray> views) {
+            String[] order = {"gamma", "beta", "mean", "var"};
+            INDArray first = views.get(order[0]);
+            for (int i = 0; i < order.length; i++) {
+                INDArray a = views.get(order[i]);
+                if (a == null || first == null || a.dataType() != DataType.FLOAT
+                        || OneDnn.addressOf(a) != OneDnn.addressOf(first) + 4L * i * first.length()) {
+                    throw new IllegalStateException("batch norm " + what + " is not laid out as [gamma, beta, mean, var]");
+                }
+            }
         }
 
         /**
