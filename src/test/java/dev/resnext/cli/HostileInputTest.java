@@ -365,6 +365,8 @@ class HostileInputTest {
         cases.put("RESNEXT_OFFHEAP==", "999999t");
         cases.put("OMP_NUM_THREADS", "0");
         cases.put("RESNEXT_MALLOC_THRESHOLD", "big");
+        cases.put("RESNEXT_HUGE_PAGES", "yes");
+        cases.put("RESNEXT_JIT_PRIORITY", "high");
         for (Map.Entry<String, String> c : cases.entrySet()) {
             String var = c.getKey().replace("=", "");
             ProcessBuilder pb = new ProcessBuilder("/bin/bash", launcher.toString(), "--version")
