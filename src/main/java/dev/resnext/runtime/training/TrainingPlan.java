@@ -177,7 +177,12 @@ public final class TrainingPlan implements AutoCloseable {
                     updaterBuilt = java.util.concurrent.CompletableFuture.runAsync(() -> graph.getUpdater(true), BACKGROUND);
                 }
                 try {
-                    compiled = new Compiled(net, graph, x.shape(), arena);
+                    arena.startTouching();
+                    try {
+                        compiled = new Compiled(net, graph, x.shape(), arena);
+                    } finally {
+                        arena.stopTouching();
+                    }
                 } catch (RuntimeException e) {
                     awaitUpdater();
                     throw new Unavailable("no training plan for input " + Arrays.toString(x.shape()) + ": " + e, e);
@@ -480,6 +485,45 @@ public final class TrainingPlan implements AutoCloseable {
         private final Map<Object, memory> raw = new HashMap<>();
         private final Map<Object, Long> bytes = new HashMap<>();
         int compiles;
+        // New buffers are first touched (the kernel maps and zeroes their pages) on the background
+        // thread while the plan still compiles, once DL4J's updater is built there: the second core
+        // is otherwise idle then, and the first forward pass finds them mapped. Whatever is left
+        // when the compile ends is first touched by the kernels, as before.
+        private java.util.concurrent.LinkedBlockingQueue<Pointer> toTouch;
+        private volatile boolean stopTouching;
+        private java.util.concurrent.Future<?> toucher;
+
+        void startTouching() {
+            toTouch = new java.util.concurrent.LinkedBlockingQueue<>();
+            stopTouching = false;
+            java.util.concurrent.LinkedBlockingQueue<Pointer> q = toTouch;
+            toucher = BACKGROUND.submit(() -> {
+                try {
+                    while (!stopTouching) {
+                        Pointer p = q.poll(5, java.util.concurrent.TimeUnit.MILLISECONDS);
+                        if (p != null) {
+                            Pointer.memset(p, 0, p.limit());
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
+
+        void stopTouching() {
+            if (toucher != null) {
+                stopTouching = true;
+                try {
+                    toucher.get();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                } finally {
+                    toucher = null;
+                    toTouch = null;
+                }
+            }
+        }
 
         Pointer get(Object key, long size) {
             Long have = bytes.get(key);
@@ -493,6 +537,9 @@ public final class TrainingPlan implements AutoCloseable {
                             memory.format_tag.a), OneDnn.engine());
                     m.retainReference();
                     raw.put(key, m);
+                    if (toTouch != null) {
+                        toTouch.add(new Pointer(m.get_data_handle()).limit(Math.max(1, size)));
+                    }
                 }
                 bytes.put(key, size);
             }
@@ -671,6 +718,14 @@ public final class TrainingPlan implements AutoCloseable {
         }
 
         // ---- building blocks
+
+        // arrays whose memory oneDNN memories point to: alive as long as the plan
+        private final List<INDArray> heldArrays = new ArrayList<>();
+
+        private INDArray held(INDArray a) {
+            heldArrays.add(a);
+            return a;
+        }
 
         private <P extends Pointer> P keep(P p) {
             return kept.keep(p);
@@ -861,7 +916,7 @@ public final class TrainingPlan implements AutoCloseable {
                 o.mean = keep(new memory(stDesc, OneDnn.engine(), new Pointer()));
                 o.var = keep(new memory(stDesc, OneDnn.engine(), new Pointer()));
             } else {
-                o.stats = Nd4j.createUninitializedDetached(DataType.FLOAT, 2, ch);
+                o.stats = held(Nd4j.createUninitializedDetached(DataType.FLOAT, 2, ch));
                 Pointer st = OneDnn.pointer(o.stats);
                 o.mean = keep(new memory(stDesc, OneDnn.engine(), st));
                 o.var = keep(new memory(stDesc, OneDnn.engine(), new Pointer(st).position(st.position() + 4 * ch)));

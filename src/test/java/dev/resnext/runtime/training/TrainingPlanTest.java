@@ -17,6 +17,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -160,6 +161,32 @@ class TrainingPlanTest {
     }
 
     @org.junit.jupiter.api.Test
+    void thePlanWritesOnlyMemoryItKeepsAlive() {
+        // native memory the plan binds outlives the compiling code's locals: were any of it freed
+        // after a collection, the memory allocator would hand it out again, and the next step would
+        // write into these arrays of the same sizes
+        ResNeXtConfig c = config("small");
+        ComputationGraph g = GraphRuntime.create(ResNeXtGraphFactory.build(c));
+        INDArray x = Nd4j.randn(DataType.FLOAT, 4, 3, c.getInputHeight(), c.getInputWidth());
+        try (TrainingPlan plan = TrainingPlan.compile(g)) {
+            plan.fit(x, labels(4, 7, 1));
+            collectGarbage();
+            List<INDArray> canaries = new ArrayList<>();
+            for (long floats = 8; floats <= 1 << 14; floats *= 2) {
+                for (int i = 0; i < 40; i++) {
+                    canaries.add(Nd4j.valueArrayOf(new long[] {floats}, 7f));
+                    canaries.add(Nd4j.valueArrayOf(new long[] {floats * 3 / 2}, 7f));
+                }
+            }
+            plan.fit(x, labels(4, 7, 2));
+            for (INDArray a : canaries) {
+                assertEquals(7.0, a.minNumber().doubleValue(), 0.0, "an array of " + a.length() + " floats was written");
+                assertEquals(7.0, a.maxNumber().doubleValue(), 0.0, "an array of " + a.length() + " floats was written");
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
     void runtimeFitUsesThePlanAndReleaseFreesIt() {
         ResNeXtConfig c = config("small");
         ComputationGraph g = GraphRuntime.create(ResNeXtGraphFactory.build(c));
@@ -220,6 +247,9 @@ class TrainingPlanTest {
                 double score = plan.fit(x, y);
                 assertEquals(theirs.score(), score, 1e-3 * Math.max(1, Math.abs(score)), "score at step " + step);
                 assertEquals(score, ours.score(), 1e-12);
+                // native memory the plan binds must stay alive without the compiling code's locals:
+                // collected arrays are freed by ND4J's deallocator thread
+                collectGarbage();
             }
             assertEquals(theirs.getIterationCount(), ours.getIterationCount());
             Map<String, INDArray> po = paramsByName(ours);
@@ -232,6 +262,17 @@ class TrainingPlanTest {
                 double eps = 2e-2 * Math.max(1, pt.get(k).amaxNumber().doubleValue());
                 assertTrue(po.get(k).equalsWithEps(pt.get(k), eps), k + " differs by "
                         + po.get(k).sub(pt.get(k)).amaxNumber() + " at scale " + pt.get(k).amaxNumber());
+            }
+        }
+    }
+
+    private static void collectGarbage() {
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
     }
