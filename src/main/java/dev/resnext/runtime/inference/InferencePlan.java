@@ -3,7 +3,7 @@ package dev.resnext.runtime.inference;
 import dev.resnext.backend.OneDnn;
 import dev.resnext.backend.OneDnnGroupedConvolution;
 import dev.resnext.runtime.GraphPatterns;
-import dev.resnext.model.VertexNames;
+import dev.resnext.runtime.ResNeXtTopology;
 import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.convolution_forward;
 import org.bytedeco.dnnl.global.dnnl;
@@ -16,11 +16,8 @@ import org.bytedeco.dnnl.reorder;
 import org.bytedeco.dnnl.stream;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
-import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
-import org.deeplearning4j.nn.conf.graph.MergeVertex;
-import org.deeplearning4j.nn.conf.graph.SubsetVertex;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
@@ -249,43 +246,37 @@ public final class InferencePlan implements AutoCloseable {
         boolean sigmoid;
 
         static Network read(ComputationGraph graph) {
-            ComputationGraphConfiguration conf = graph.getConfiguration();
-            Map<String, GraphVertex> v = conf.getVertices();
+            ResNeXtTopology t = ResNeXtTopology.read(graph.getConfiguration());
+            Map<String, GraphVertex> v = graph.getConfiguration().getVertices();
             Network n = new Network();
-            int used = 0; // (the network input is not a vertex of the configuration)
-            if (!(layer(v, VertexNames.STEM_CONV) instanceof ConvolutionLayer)) {
-                return null;
-            }
-            n.stem = fold(graph, v, VertexNames.STEM_CONV, VertexNames.STEM_BN);
+            n.stem = fold(graph, v, t.stem().conv(), t.stem().bn());
             n.inChannels = n.stem.inChannels();
-            if (!isRelu(layer(v, VertexNames.STEM_RELU))) {
-                return null;
-            }
-            used += 3;
-            if (layer(v, VertexNames.STEM_POOL) instanceof SubsamplingLayer p) {
+            if (t.stemPool() != null) {
+                SubsamplingLayer p = (SubsamplingLayer) layer(v, t.stemPool());
                 if (p.getPoolingType() != org.deeplearning4j.nn.conf.layers.PoolingType.MAX
                         || p.getConvolutionMode() != ConvolutionMode.Truncate) {
                     return null;
                 }
                 n.pool = new int[] {p.getKernelSize()[0], p.getKernelSize()[1], p.getStride()[0], p.getStride()[1],
                         p.getPadding()[0], p.getPadding()[1]};
-                used++;
             }
-            for (int s = 1; v.containsKey(VertexNames.block(s, 0) + ".conv1"); s++) {
-                for (int b = 0; v.containsKey(VertexNames.block(s, b) + ".conv1"); b++) {
-                    Block blk = Block.read(graph, conf, VertexNames.block(s, b));
-                    if (blk == null) {
-                        return null;
-                    }
-                    n.blocks.add(blk);
-                    used += blk.vertices;
+            for (ResNeXtTopology.Block tb : t.blocks()) {
+                Block blk = new Block();
+                blk.conv1 = fold(graph, v, tb.u1().conv(), tb.u1().bn());
+                blk.conv2 = foldGrouped(graph, v, tb.u2().convs(), tb.u2().bn());
+                if (blk.conv2 == null) {
+                    return null;
                 }
+                blk.conv3 = fold(graph, v, tb.u3().conv(), tb.u3().bn());
+                if (tb.downsample() != null) {
+                    blk.downsample = fold(graph, v, tb.downsample().conv(), tb.downsample().bn());
+                }
+                n.blocks.add(blk);
             }
-            if (!(layer(v, VertexNames.HEAD_POOL) instanceof GlobalPoolingLayer gp)
-                    || gp.getPoolingType() != PoolingType.AVG
-                    || !(layer(v, VertexNames.HEAD_FC) instanceof DenseLayer fc)
+            if (!(layer(v, t.headPool()) instanceof GlobalPoolingLayer gp) || gp.getPoolingType() != PoolingType.AVG
+                    || !(layer(v, t.headFc()) instanceof DenseLayer fc)
                     || !(fc.getActivationFn() instanceof ActivationIdentity)
-                    || !(layer(v, VertexNames.HEAD_LOSS) instanceof LossLayer loss)) {
+                    || !(layer(v, t.headLoss()) instanceof LossLayer loss)) {
                 return null;
             }
             if (loss.getActivationFn() instanceof ActivationSigmoid) {
@@ -293,11 +284,7 @@ public final class InferencePlan implements AutoCloseable {
             } else if (!(loss.getActivationFn() instanceof ActivationSoftmax)) {
                 return null;
             }
-            used += 3;
-            if (used != v.size()) {
-                return null; // vertices this plan does not know
-            }
-            org.deeplearning4j.nn.api.Layer fcl = graph.getLayer(VertexNames.HEAD_FC);
+            org.deeplearning4j.nn.api.Layer fcl = graph.getLayer(t.headFc());
             n.fcWt = fcl.getParam("W").transpose().dup('c');
             n.fcB = fc.hasBias() ? fcl.getParam("b").reshape(fc.getNOut()).dup('c')
                     : Nd4j.zeros(DataType.FLOAT, fc.getNOut());
@@ -311,63 +298,10 @@ public final class InferencePlan implements AutoCloseable {
         Conv conv2;
         Conv conv3;
         Conv downsample; // null: identity shortcut
-        int vertices;
-
-        static Block read(ComputationGraph graph, ComputationGraphConfiguration conf, String p) {
-            Map<String, GraphVertex> v = conf.getVertices();
-            Map<String, List<String>> in = conf.getVertexInputs();
-            Block b = new Block();
-            b.conv1 = fold(graph, v, p + ".conv1", p + ".bn1");
-            if (!isRelu(layer(v, p + ".relu1"))) {
-                return null;
-            }
-            b.vertices = 3;
-            // the group branches: bn2's input is the merge of the branches (or the only branch)
-            String bn2In = in.get(p + ".bn2").get(0);
-            List<String> branches = v.get(bn2In) instanceof MergeVertex ? in.get(bn2In) : List.of(bn2In);
-            if (v.get(bn2In) instanceof MergeVertex) {
-                b.vertices++;
-            }
-            int next = 0;
-            List<String> names = new ArrayList<>();
-            for (String br : branches) {
-                String split = in.get(br).get(0);
-                if (!(v.get(split) instanceof SubsetVertex sv) || sv.getFrom() != next
-                        || !in.get(split).get(0).equals(p + ".relu1")) {
-                    return null;
-                }
-                next = sv.getTo() + 1;
-                names.add(br);
-            }
-            if (next != b.conv1.outChannels()) {
-                return null;
-            }
-            b.vertices += 2 * branches.size();
-            b.conv2 = foldGrouped(graph, v, names, p + ".bn2");
-            if (b.conv2 == null || !isRelu(layer(v, p + ".relu2"))) {
-                return null;
-            }
-            b.vertices += 2;
-            b.conv3 = fold(graph, v, p + ".conv3", p + ".bn3");
-            b.vertices += 2;
-            if (v.containsKey(p + ".downsample.conv")) {
-                b.downsample = fold(graph, v, p + ".downsample.conv", p + ".downsample.bn");
-                b.vertices += 2;
-            }
-            if (!isRelu(layer(v, p + ".out")) || !v.containsKey(p + ".add")) {
-                return null;
-            }
-            b.vertices += 2;
-            return b;
-        }
     }
 
     private static Layer layer(Map<String, GraphVertex> v, String name) {
         return GraphPatterns.layer(v, name);
-    }
-
-    private static boolean isRelu(Layer l) {
-        return GraphPatterns.isPlainRelu(l);
     }
 
     /** The branches' convolutions as one grouped convolution with bn folded in. */

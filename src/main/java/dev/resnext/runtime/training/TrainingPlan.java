@@ -4,6 +4,7 @@ import dev.resnext.backend.OneDnn;
 import dev.resnext.backend.OneDnnGroupedConvolution;
 import dev.resnext.model.VertexNames;
 import dev.resnext.runtime.GraphPatterns;
+import dev.resnext.runtime.ResNeXtTopology;
 import org.bytedeco.dnnl.IntMemoryMap;
 import org.bytedeco.dnnl.batch_normalization_backward;
 import org.bytedeco.dnnl.batch_normalization_forward;
@@ -32,10 +33,7 @@ import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.GradientNormalization;
-import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
-import org.deeplearning4j.nn.conf.graph.MergeVertex;
-import org.deeplearning4j.nn.conf.graph.SubsetVertex;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
@@ -255,16 +253,15 @@ public final class TrainingPlan implements AutoCloseable {
         static Net read(ComputationGraph graph) {
             ComputationGraphConfiguration conf = graph.getConfiguration();
             Map<String, GraphVertex> v = conf.getVertices();
-            Map<String, List<String>> in = conf.getVertexInputs();
+            ResNeXtTopology t = ResNeXtTopology.read(conf);
             Net n = new Net();
-            int used = 0;
-            n.stem = unit(v, VertexNames.STEM_CONV, VertexNames.STEM_BN, true);
-            if (n.stem == null || !isRelu(layer(v, VertexNames.STEM_RELU))) {
-                throw new IllegalStateException("the stem is not a plain convolution, batch norm and ReLU");
+            n.stem = unit(v, t.stem().conv(), t.stem().bn(), true);
+            if (!isRelu(layer(v, t.stemRelu()))) {
+                throw new IllegalStateException("the stem's ReLU has dropout");
             }
             n.inChannels = n.stem.conv().inChannels();
-            used += 3;
-            if (layer(v, VertexNames.STEM_POOL) instanceof SubsamplingLayer p) {
+            if (t.stemPool() != null) {
+                SubsamplingLayer p = (SubsamplingLayer) layer(v, t.stemPool());
                 if (p.getPoolingType() != org.deeplearning4j.nn.conf.layers.PoolingType.MAX
                         || p.getConvolutionMode() != ConvolutionMode.Truncate || p.getIDropout() != null
                         || !Arrays.equals(p.getDilation(), new int[] {1, 1})) {
@@ -272,26 +269,16 @@ public final class TrainingPlan implements AutoCloseable {
                 }
                 n.pool = new int[] {p.getKernelSize()[0], p.getKernelSize()[1], p.getStride()[0], p.getStride()[1],
                         p.getPadding()[0], p.getPadding()[1]};
-                used++;
             }
-            for (int s = 1; v.containsKey(VertexNames.block(s, 0) + ".conv1"); s++) {
-                for (int b = 0; v.containsKey(VertexNames.block(s, b) + ".conv1"); b++) {
-                    String p = VertexNames.block(s, b);
-                    int[] count = new int[1];
-                    Block blk = block(v, in, p, count);
-                    if (blk == null) {
-                        throw new IllegalStateException(VertexNames.block(s, b) + " is not a plain bottleneck block");
-                    }
-                    n.blocks.add(blk);
-                    used += count[0];
-                }
+            for (ResNeXtTopology.Block tb : t.blocks()) {
+                n.blocks.add(block(v, tb));
             }
-            if (!(layer(v, VertexNames.HEAD_POOL) instanceof GlobalPoolingLayer gp)
+            if (!(layer(v, t.headPool()) instanceof GlobalPoolingLayer gp)
                     || gp.getPoolingType() != PoolingType.AVG || gp.getIDropout() != null
-                    || !(layer(v, VertexNames.HEAD_FC) instanceof DenseLayer fc)
+                    || !(layer(v, t.headFc()) instanceof DenseLayer fc)
                     || !(fc.getActivationFn() instanceof ActivationIdentity) || fc.getIDropout() != null
                     || !fc.hasBias() || !plainGradients(fc)
-                    || !(graph.getLayer(VertexNames.HEAD_LOSS).conf().getLayer() instanceof LossLayer loss)
+                    || !(graph.getLayer(t.headLoss()).conf().getLayer() instanceof LossLayer loss)
                     || !(loss.getActivationFn() instanceof ActivationSoftmax)
                     || !(loss.getLossFn() instanceof LossMCXENT mc) || loss.getIDropout() != null) {
                 throw new IllegalStateException(headProblem(graph));
@@ -299,10 +286,6 @@ public final class TrainingPlan implements AutoCloseable {
             // the live layer's loss (the trainer sets class weights there), not the configuration's copy
             n.clipEps = mc.getSoftmaxClipEps();
             n.classWeights = mc.getWeights() == null ? null : mc.getWeights().toFloatVector();
-            used += 3;
-            if (used != v.size() || conf.getNetworkInputs().size() != 1) {
-                throw new IllegalStateException("the graph has vertices besides a plain ResNeXt's");
-            }
             // frozen layers: a prefix (the stem, then whole blocks), as fine-tuning freezes them; the
             // backward pass stops where it starts
             boolean before = n.stem.frozen();
@@ -312,7 +295,7 @@ public final class TrainingPlan implements AutoCloseable {
                 }
                 before = b.frozen();
             }
-            if (frozen(v, VertexNames.HEAD_FC)) {
+            if (frozen(v, t.headFc())) {
                 throw new IllegalStateException("the classifier is frozen: nothing to train");
             }
             return n;
@@ -326,34 +309,14 @@ public final class TrainingPlan implements AutoCloseable {
             return "the head is not average pooling, a dense layer with bias and softmax cross-entropy, without dropout";
         }
 
-        private static Block block(Map<String, GraphVertex> v, Map<String, List<String>> in, String p, int[] count) {
-            Unit u1 = unit(v, p + ".conv1", p + ".bn1", true);
-            if (u1 == null || !isRelu(layer(v, p + ".relu1"))) {
-                throw new IllegalStateException(p + ": conv1, bn1 and relu1 are not a plain convolution, batch norm and ReLU");
-            }
-            count[0] = 3;
-            String bn2In = in.get(p + ".bn2").get(0);
-            boolean merged = vertex(v, bn2In) instanceof MergeVertex;
-            List<String> branches = merged ? in.get(bn2In) : List.of(bn2In);
-            if (merged) {
-                count[0]++;
-            }
-            long next = 0;
-            for (String br : branches) {
-                String split = in.get(br).get(0);
-                if (!(vertex(v, split) instanceof SubsetVertex sv) || sv.getFrom() != next
-                        || !in.get(split).get(0).equals(p + ".relu1")) {
-                    throw new IllegalStateException(p + ": the group branches do not read consecutive channel slices of relu1");
-                }
-                next = sv.getTo() + 1;
-            }
-            if (next != u1.conv().outChannels()) {
-                throw new IllegalStateException(p + ": the group branches do not cover relu1's channels");
-            }
-            count[0] += 2 * branches.size();
+        /** A block of the topology as the plan's units: plain layers, frozen as a whole or not at all. */
+        private static Block block(Map<String, GraphVertex> v, ResNeXtTopology.Block tb) {
+            String p = tb.prefix();
+            Unit u1 = unit(v, tb.u1().conv(), tb.u1().bn(), true);
+            List<String> branches = tb.u2().convs();
             Conv c2 = grouped(v, branches);
-            if (c2 == null || !isRelu(layer(v, p + ".relu2")) || !(layer(v, p + ".bn2") instanceof BatchNormalization)) {
-                throw new IllegalStateException(p + ": the group branches are not followed by batch norm and ReLU");
+            if (!isRelu(layer(v, tb.relu1())) || !isRelu(layer(v, tb.relu2())) || !isRelu(layer(v, tb.out()))) {
+                throw new IllegalStateException(p + ": a ReLU has dropout");
             }
             boolean branchesFrozen = frozen(v, branches.get(0));
             for (String br : branches) {
@@ -361,35 +324,9 @@ public final class TrainingPlan implements AutoCloseable {
                     throw new IllegalStateException(p + ": some group branches are frozen, others not");
                 }
             }
-            Unit u2 = bnUnit(v, c2, p + ".bn2", true, branchesFrozen);
-            if (u2 == null) {
-                throw new IllegalStateException(p + ": bn2 is not a plain batch norm");
-            }
-            count[0] += 2;
-            Unit u3 = unit(v, p + ".conv3", p + ".bn3", false);
-            if (u3 == null) {
-                throw new IllegalStateException(p + ": conv3 and bn3 are not a plain convolution and batch norm");
-            }
-            count[0] += 2;
-            Unit ds = null;
-            if (v.containsKey(p + ".downsample.conv")) {
-                ds = unit(v, p + ".downsample.conv", p + ".downsample.bn", false);
-                if (ds == null) {
-                    throw new IllegalStateException(p + ": the downsample is not a plain convolution and batch norm");
-                }
-                count[0] += 2;
-            }
-            if (!isRelu(layer(v, p + ".out")) || !(vertex(v, p + ".add") instanceof ElementWiseVertex ew)
-                    || ew.getOp() != ElementWiseVertex.Op.Add) {
-                throw new IllegalStateException(p + ": the residual sum is not an addition followed by ReLU");
-            }
-            List<String> addIn = in.get(p + ".add");
-            String shortcut = ds != null ? p + ".downsample.bn" : null;
-            if (addIn.size() != 2 || !addIn.get(0).equals(p + ".bn3")
-                    || (shortcut != null && !addIn.get(1).equals(shortcut))) {
-                throw new IllegalStateException(p + ": the residual sum does not add bn3 and the shortcut");
-            }
-            count[0] += 2;
+            Unit u2 = bnUnit(v, c2, tb.u2().bn(), true, branchesFrozen);
+            Unit u3 = unit(v, tb.u3().conv(), tb.u3().bn(), false);
+            Unit ds = tb.downsample() == null ? null : unit(v, tb.downsample().conv(), tb.downsample().bn(), false);
             boolean f = u1.frozen();
             if (u2.frozen() != f || u3.frozen() != f || (ds != null && ds.frozen() != f)) {
                 throw new IllegalStateException(p + " is partly frozen");
@@ -464,10 +401,6 @@ public final class TrainingPlan implements AutoCloseable {
 
     private static boolean frozen(Map<String, GraphVertex> v, String name) {
         return GraphPatterns.frozen(v, name);
-    }
-
-    private static GraphVertex vertex(Map<String, GraphVertex> v, String name) {
-        return GraphPatterns.vertex(v, name);
     }
 
     private static boolean isRelu(org.deeplearning4j.nn.conf.layers.Layer l) {
