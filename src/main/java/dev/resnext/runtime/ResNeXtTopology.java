@@ -116,10 +116,11 @@ public record ResNeXtTopology(Unit stem, String stemRelu, String stemPool, List<
         for (String br : branches) {
             require(GraphPatterns.layer(v, br) instanceof ConvolutionLayer, br + " is not a convolution");
             String split = in.get(br).get(0);
-            require(GraphPatterns.vertex(v, split) instanceof SubsetVertex sv && sv.getFrom() == next
-                            && in.get(split).get(0).equals(p + ".relu1"),
-                    p + ": the group branches do not read consecutive channel slices of relu1");
-            next = ((SubsetVertex) GraphPatterns.vertex(v, split)).getTo() + 1;
+            if (!(GraphPatterns.vertex(v, split) instanceof SubsetVertex sv) || sv.getFrom() != next
+                    || !in.get(split).get(0).equals(p + ".relu1")) {
+                throw new IllegalStateException(p + ": the group branches do not read consecutive channel slices of relu1");
+            }
+            next = sv.getTo() + 1;
         }
         long channels = ((ConvolutionLayer) GraphPatterns.layer(v, u1.conv())).getNOut();
         require(next == channels, p + ": the group branches do not cover relu1's channels");

@@ -110,7 +110,7 @@ public final class InferencePlan implements AutoCloseable {
 
     /** A plan for {@code graph}, or null when its structure or settings are not the ones this plan knows. */
     public static InferencePlan compile(ComputationGraph graph, Precision precision) {
-        if (!OneDnn.isCpuBackend() || !OneDnn.available()
+        if (!dev.resnext.backend.Backends.oneDnnKernelsActive()
                 || graph.getConfiguration().getDataType() != DataType.FLOAT) {
             return null;
         }

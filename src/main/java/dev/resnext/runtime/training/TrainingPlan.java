@@ -105,7 +105,7 @@ public final class TrainingPlan implements AutoCloseable {
 
     /** A plan for {@code graph}, or null when its structure or settings are not the ones this plan knows. */
     public static TrainingPlan compile(ComputationGraph graph) {
-        if (!OneDnn.isCpuBackend() || !OneDnn.available()
+        if (!dev.resnext.backend.Backends.oneDnnKernelsActive()
                 || graph.getConfiguration().getDataType() != DataType.FLOAT) {
             return null;
         }
@@ -737,7 +737,8 @@ public final class TrainingPlan implements AutoCloseable {
             memory wUser;       // plain (g)oihw weights: the parameter view, or a gathered copy
             memory.desc wPlain;
             T wConv;            // weights in the convolution's layout
-            memory scaleShift; // the layer's gamma and beta
+            memory.desc rows2;  // [2, C]: scale-shift, the batch statistics and their gradients
+            memory scaleShift;  // the layer's gamma and beta
             memory mean;
             memory var;
             INDArray stats;     // the batch's mean and variance, as rows (absent when frozen)
@@ -840,6 +841,7 @@ public final class TrainingPlan implements AutoCloseable {
             impls.merge("bnorm fwd " + o.bnPd.impl_info_str().getString(), 1, Integer::sum);
             long ch = o.dstDims[1];
             memory.desc ssDesc = keep(new memory.desc(new long[] {2, ch}, memory.data_type.f32, memory.format_tag.nc));
+            o.rows2 = ssDesc;
             memory.desc stDesc = keep(OneDnn.plain(ch));
             // gamma and beta lie side by side in DL4J's parameter view (checked when compiling), as
             // oneDNN's [2, C] scale-shift: batch norm reads them in place; a frozen batch norm its
@@ -1113,8 +1115,7 @@ public final class TrainingPlan implements AutoCloseable {
             T dConv = live.contains(dd.key()) ? buffer(o.conv.desc, pick(live, dOut.key(), dd.key())) : dd;
             // gamma's and beta's gradients straight into the graph's gradient view (side by side there too)
             Map<String, INDArray> gv = gradientViews(building.getLayer(u.bn()));
-            long ch = o.dstDims[1];
-            memory.desc two = keep(new memory.desc(new long[] {2, ch}, memory.data_type.f32, memory.format_tag.nc));
+            memory.desc two = o.rows2;
             memory dScaleShift = keep(OneDnn.bind(two, gv.get("gamma")));
             Map<Integer, memory> args = new HashMap<>(Map.of(dnnl.DNNL_ARG_SRC, o.conv.mem,
                     dnnl.DNNL_ARG_DIFF_DST, dd.mem, dnnl.DNNL_ARG_SCALE_SHIFT, o.scaleShift,
